@@ -1,0 +1,95 @@
+/* ks_job.h - the job file: one INI file that says what a run does.
+ *
+ * Every key is declared once in a schema (ks_job.c) with its default and its
+ * help text; unknown sections and keys are errors.  docs/job-file.md documents
+ * every key, and a unit test checks that it does.  Command-line options
+ * override keys through ks_job_set("section.key", value). */
+#ifndef KS_JOB_H
+#define KS_JOB_H
+
+#include <stdint.h>
+
+#include "ks_error.h"
+#include "ks_mem.h"
+
+#define KS_PATH_MAX 4096
+
+/* The canonical input fields of a customs record. */
+typedef enum ks_field {
+    KS_F_YEAR,
+    KS_F_FIRM_ID,
+    KS_F_FIRM_NAME,
+    KS_F_FLOW,
+    KS_F_HS_CODE,
+    KS_F_VALUE_USD,
+    KS_F_TRADE_MODE,
+    KS_F_OWNERSHIP,
+    KS_F_CITY_CODE,
+    KS_F_PARTNER_COUNTRY, /* optional */
+    KS_F_MONTH,           /* optional */
+    KS_NFIELDS
+} ks_field;
+
+const char *ks_field_name(ks_field f);   /* "year", "firm_id", ... */
+int ks_field_required(ks_field f);       /* 1 for all but partner_country, month */
+
+typedef enum ks_encoding { KS_ENC_AUTO, KS_ENC_UTF8, KS_ENC_GBK } ks_encoding;
+
+/* HS vintages customs used, in the order of ks_refdata's concordances. */
+typedef enum ks_vintage { KS_HS2002, KS_HS2007, KS_HS2012, KS_NVINTAGES } ks_vintage;
+
+typedef struct ks_job {
+    char path[KS_PATH_MAX];      /* the job file ("" when none) */
+    /* [job] */
+    char name[128];
+    int first_year, last_year;   /* years = 2002-2016 */
+    char workdir[KS_PATH_MAX];
+    /* [input] */
+    ks_strlist files;            /* globs */
+    ks_encoding encoding;
+    char delimiter;              /* 0 = auto, ',' or '\t' */
+    char synthetic[16];          /* "" or a synth preset the job runs on */
+    double reject_threshold;     /* fraction of rows, 0.001 */
+    int64_t reject_min;          /* never fail below this many rejects */
+    /* [columns]: the header in the file for each canonical field */
+    char columns[KS_NFIELDS][256];
+    /* [cleaning] */
+    int drop_traders;
+    ks_strlist trader_keywords;
+    int drop_processing;
+    ks_strlist processing_keywords;   /* a trade mode containing one is processing */
+    ks_strlist processing_modes;      /* trade mode codes/names counted as processing */
+    /* [harmonise]: which years each vintage covers */
+    int vintage_first[KS_NVINTAGES];
+    int vintage_last[KS_NVINTAGES];
+    /* [synth] */
+    char synth_preset[16];
+    uint64_t synth_seed;
+    ks_encoding synth_encoding;
+} ks_job;
+
+/* Fill in every default (the paper's choices). */
+void ks_job_defaults(ks_job *job);
+/* Read an INI file over the current values; unknown keys are errors. */
+int ks_job_load(ks_ctx *ctx, ks_job *job, const char *path);
+/* Set one key: "section.key" = value; `origin` names where it came from
+ * (e.g. "--set" or "jobs/demo.ini:12") for error messages. */
+int ks_job_set(ks_ctx *ctx, ks_job *job, const char *section_key, const char *value,
+               const char *origin);
+/* Check cross-key consistency after all sets (years inside vintages, ...). */
+int ks_job_validate(ks_ctx *ctx, const ks_job *job);
+void ks_job_free(ks_job *job);
+
+/* The vintage in force in `year`, or -1 when the job covers no vintage then. */
+int ks_job_vintage_of_year(const ks_job *job, int year);
+
+/* Path of a fixed output inside the workdir: ks_job_output(job, "records.h5"). */
+int ks_job_output(ks_ctx *ctx, const ks_job *job, const char *name, char *out, size_t n);
+
+/* Print every section and key with default and help (kspill help job). */
+void ks_job_print_schema(FILE *out);
+/* Visit every key of the schema (used by the docs test). */
+typedef void (*ks_job_key_visitor)(const char *section, const char *key, void *arg);
+void ks_job_visit_keys(ks_job_key_visitor visit, void *arg);
+
+#endif
