@@ -5,7 +5,7 @@ const char *ks_reason_name(int reason)
 {
     static const char *names[KS_NREASONS] = {
         "kept",         "field_count",  "quoting",      "encoding",
-        "year",         "year_range",   "firm_id",      "flow",
+        "bad_year",     "year_range",   "firm_id",      "flow",
         "hs_code",      "value",        "negative",     "city_code",
         "trader",       "processing",   "unknown_city", "unmapped_hs",
     };

@@ -21,7 +21,8 @@ typedef enum ks_region {
     KS_NREGIONS = 4
 } ks_region;
 
-const char *ks_region_name(int region); /* "East", "Central", "West", "Northeast" */
+/* "East", "Central", "West", "Northeast"; "unknown" for anything else. */
+const char *ks_region_name(int region);
 
 typedef struct ks_products {
     int n;            /* 1221 HS2007 headings */
@@ -73,9 +74,17 @@ typedef struct ks_refdata {
     int16_t *chapters;         /* the 96 HS2 chapters, ascending */
 } ks_refdata;
 
-/* Load every table from the embedded copies. */
+/* Load every table from the embedded copies.  On failure *ref is left empty
+ * (freed) and the message names the table and line. */
 int ks_refdata_load(ks_ctx *ctx, ks_refdata *ref);
+/* Release everything; safe on a zeroed or already freed struct. */
 void ks_refdata_free(ks_refdata *ref);
+
+/* The product index of an HS2007 heading (e.g. 101 for 0101), -1 if none. */
+static inline int ks_refdata_product_of_hs4(const ks_refdata *ref, int32_t hs4)
+{
+    return hs4 >= 0 && hs4 < 10000 ? ref->products.index_of_hs4[hs4] : -1;
+}
 
 /* Map a 6-digit code of `vintage` to its HS2007 headings (product indices);
  * *n = 0 when the code is not in that vintage's table. */

@@ -1,0 +1,465 @@
+/* ks_job.c - the job file: schema, defaults, parsing with inih, overrides.
+ *
+ * The schema below is the single list of every key; parsing, --set, the
+ * `kspill help job` listing and the docs test all walk it.  Keys are typed by
+ * the setter they use. */
+#include "ks_job.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef int (*ks_job_setter)(ks_ctx *ctx, ks_job *job, const char *key, const char *value);
+
+typedef struct ks_job_key {
+    const char *section;
+    const char *key;
+    ks_job_setter set;
+    int is_list;          /* values accumulate over lines; --set replaces */
+    const char *default_text;
+    const char *help;
+} ks_job_key;
+
+/* ---- value parsers ---- */
+
+static int parse_year_range(ks_ctx *ctx, const char *key, const char *value, int *first, int *last)
+{
+    int a = 0, b = 0, n = 0;
+    char tail = 0;
+    if (sscanf(value, " %d - %d %c", &a, &b, &tail) == 2)
+        n = 2;
+    else if (sscanf(value, " %d %c", &a, &tail) == 1) {
+        b = a;
+        n = 1;
+    }
+    if (n == 0 || a < 1950 || b > 2100 || a > b)
+        return ks_fail(ctx, KS_EUSAGE,
+                       "%s = '%s': expected a year or a range of years like 2002-2016", key, value);
+    *first = a;
+    *last = b;
+    return KS_OK;
+}
+
+static int parse_bool(ks_ctx *ctx, const char *key, const char *value, int *out)
+{
+    if (!strcasecmp(value, "yes") || !strcasecmp(value, "true") || !strcmp(value, "1") ||
+        !strcasecmp(value, "on"))
+        *out = 1;
+    else if (!strcasecmp(value, "no") || !strcasecmp(value, "false") || !strcmp(value, "0") ||
+             !strcasecmp(value, "off"))
+        *out = 0;
+    else
+        return ks_fail(ctx, KS_EUSAGE, "%s = '%s': expected yes or no", key, value);
+    return KS_OK;
+}
+
+static int parse_encoding(ks_ctx *ctx, const char *key, const char *value, ks_encoding *out)
+{
+    if (!strcasecmp(value, "auto"))
+        *out = KS_ENC_AUTO;
+    else if (!strcasecmp(value, "utf-8") || !strcasecmp(value, "utf8"))
+        *out = KS_ENC_UTF8;
+    else if (!strcasecmp(value, "gbk") || !strcasecmp(value, "gb18030") ||
+             !strcasecmp(value, "gb2312"))
+        *out = KS_ENC_GBK;
+    else
+        return ks_fail(ctx, KS_EUSAGE, "%s = '%s': expected auto, utf-8 or gbk", key, value);
+    return KS_OK;
+}
+
+static int copy_text(ks_ctx *ctx, const char *key, const char *value, char *out, size_t n)
+{
+    if (strlen(value) >= n)
+        return ks_fail(ctx, KS_EUSAGE, "%s: value is longer than %zu characters", key, n - 1);
+    memcpy(out, value, strlen(value) + 1);
+    return KS_OK;
+}
+
+/* ---- setters, one per key family ---- */
+
+static int set_name(ks_ctx *c, ks_job *j, const char *k, const char *v) { return copy_text(c, k, v, j->name, sizeof j->name); }
+static int set_years(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_year_range(c, k, v, &j->first_year, &j->last_year); }
+static int set_workdir(ks_ctx *c, ks_job *j, const char *k, const char *v) { return copy_text(c, k, v, j->workdir, sizeof j->workdir); }
+static int set_files(ks_ctx *c, ks_job *j, const char *k, const char *v) { (void)k; return ks_strlist_add_csv(c, &j->files, v); }
+static int set_encoding(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_encoding(c, k, v, &j->encoding); }
+static int set_synth_encoding(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_encoding(c, k, v, &j->synth_encoding); }
+
+static int set_delimiter(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    if (!strcasecmp(v, "auto"))
+        j->delimiter = 0;
+    else if (!strcmp(v, ",") || !strcasecmp(v, "comma"))
+        j->delimiter = ',';
+    else if (!strcasecmp(v, "tab") || !strcmp(v, "\\t") || !strcmp(v, "\t"))
+        j->delimiter = '\t';
+    else
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected auto, ',' (or comma) or tab", k, v);
+    return KS_OK;
+}
+
+static int set_synthetic(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    if (*v && strcmp(v, "tiny") && strcmp(v, "demo") && strcmp(v, "full") && strcasecmp(v, "no"))
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected tiny, demo, full or no", k, v);
+    return copy_text(c, k, strcasecmp(v, "no") ? v : "", j->synthetic, sizeof j->synthetic);
+}
+
+static int set_reject_threshold(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    char *end = NULL;
+    double x = strtod(v, &end);
+    int percent = end && *end == '%';
+    if (!end || end == v || (*end && !(percent && end[1] == '\0')) || x < 0)
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected a fraction like 0.001 or a percentage like 0.1%%", k, v);
+    j->reject_threshold = percent ? x / 100.0 : x;
+    if (j->reject_threshold > 1)
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': a fraction above 1 makes no sense", k, v);
+    return KS_OK;
+}
+
+static int set_reject_min(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    char *end = NULL;
+    long long x = strtoll(v, &end, 10);
+    if (!end || end == v || *end || x < 0)
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected a non-negative whole number", k, v);
+    j->reject_min = x;
+    return KS_OK;
+}
+
+static int set_column(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    const char *dot = strrchr(k, '.');
+    const char *field = dot ? dot + 1 : k;
+    for (int f = 0; f < KS_NFIELDS; f++)
+        if (!strcmp(field, ks_field_name((ks_field)f)))
+            return copy_text(c, k, v, j->columns[f], sizeof j->columns[f]);
+    return ks_fail(c, KS_EINTERNAL, "no canonical field for key %s", k);
+}
+
+static int set_drop_traders(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_bool(c, k, v, &j->drop_traders); }
+static int set_drop_processing(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_bool(c, k, v, &j->drop_processing); }
+static int set_trader_keywords(ks_ctx *c, ks_job *j, const char *k, const char *v) { (void)k; return ks_strlist_add_csv(c, &j->trader_keywords, v); }
+static int set_processing_keywords(ks_ctx *c, ks_job *j, const char *k, const char *v) { (void)k; return ks_strlist_add_csv(c, &j->processing_keywords, v); }
+static int set_processing_modes(ks_ctx *c, ks_job *j, const char *k, const char *v) { (void)k; return ks_strlist_add_csv(c, &j->processing_modes, v); }
+
+static int set_vintage(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    int vintage = strstr(k, "hs2002") ? KS_HS2002 : strstr(k, "hs2007") ? KS_HS2007 : KS_HS2012;
+    if (!strcasecmp(v, "none")) {
+        j->vintage_first[vintage] = j->vintage_last[vintage] = 0;
+        return KS_OK;
+    }
+    return parse_year_range(c, k, v, &j->vintage_first[vintage], &j->vintage_last[vintage]);
+}
+
+static int set_synth_preset(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    if (strcmp(v, "tiny") && strcmp(v, "demo") && strcmp(v, "full"))
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected tiny, demo or full", k, v);
+    return copy_text(c, k, v, j->synth_preset, sizeof j->synth_preset);
+}
+
+static int set_synth_seed(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    char *end = NULL;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (!end || end == v || *end || *v == '-')
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected a non-negative whole number", k, v);
+    j->synth_seed = x;
+    return KS_OK;
+}
+
+/* ---- the schema ---- */
+
+static const ks_job_key ks_job_schema[] = {
+    {"job", "name", set_name, 0, "(file name)", "a name for the job, used in reports"},
+    {"job", "years", set_years, 0, "2002-2016", "study period; the first year is the baseline of newexport"},
+    {"job", "workdir", set_workdir, 0, "kspill-out", "folder that holds every output of the job under fixed names"},
+    {"input", "files", set_files, 1, "", "input CSV files: paths or globs, comma-separated, several lines allowed"},
+    {"input", "encoding", set_encoding, 0, "auto", "auto, utf-8 or gbk (auto: UTF-8 if valid, else GBK)"},
+    {"input", "delimiter", set_delimiter, 0, "auto", "auto, ',' (comma) or tab"},
+    {"input", "synthetic", set_synthetic, 0, "no", "tiny, demo or full: the job runs on synth output in WORKDIR/synth"},
+    {"input", "reject_threshold", set_reject_threshold, 0, "0.001", "fail when bad rows exceed this fraction of rows read (0.001 = 0.1%)"},
+    {"input", "reject_min", set_reject_min, 0, "10", "never fail for fewer bad rows than this (small inputs)"},
+    {"columns", "year", set_column, 0, "year", "header of the year column"},
+    {"columns", "firm_id", set_column, 0, "firm_id", "header of the firm id (企业编码)"},
+    {"columns", "firm_name", set_column, 0, "firm_name", "header of the firm name (企业名称)"},
+    {"columns", "flow", set_column, 0, "flow", "header of import/export (进口或出口)"},
+    {"columns", "hs_code", set_column, 0, "hs_code", "header of the 8- or 6-digit product code (商品编码)"},
+    {"columns", "value_usd", set_column, 0, "value_usd", "header of the value in US dollars (金额)"},
+    {"columns", "trade_mode", set_column, 0, "trade_mode", "header of the trade mode (贸易方式)"},
+    {"columns", "ownership", set_column, 0, "ownership", "header of the ownership type (企业性质)"},
+    {"columns", "city_code", set_column, 0, "city_code", "header of the 6- or 4-digit location code"},
+    {"columns", "partner_country", set_column, 0, "partner_country", "header of the partner country (optional field)"},
+    {"columns", "month", set_column, 0, "month", "header of the month (optional field)"},
+    {"cleaning", "drop_traders", set_drop_traders, 0, "yes", "drop trading companies (names with a trader keyword)"},
+    {"cleaning", "trader_keywords", set_trader_keywords, 1, "贸易, 进出口, 出口, 进口, 外贸, 商贸, 边贸, 物流", "a firm whose name contains any of these is a trading company"},
+    {"cleaning", "drop_processing", set_drop_processing, 0, "yes", "drop processing-trade rows"},
+    {"cleaning", "processing_keywords", set_processing_keywords, 1, "加工", "a trade mode containing any of these is processing trade"},
+    {"cleaning", "processing_modes", set_processing_modes, 1, "", "further trade modes (exact names or codes) counted as processing"},
+    {"harmonise", "hs2002_years", set_vintage, 0, "2002-2006", "years whose codes are HS2002 (or none)"},
+    {"harmonise", "hs2007_years", set_vintage, 0, "2007-2011", "years whose codes are HS2007 (or none)"},
+    {"harmonise", "hs2012_years", set_vintage, 0, "2012-2016", "years whose codes are HS2012 (or none)"},
+    {"synth", "preset", set_synth_preset, 0, "demo", "tiny, demo or full: the synthetic data the job generates"},
+    {"synth", "seed", set_synth_seed, 0, "1", "seed of the synthetic data"},
+    {"synth", "encoding", set_synth_encoding, 0, "utf-8", "encoding of the synthetic CSV files (utf-8 or gbk)"},
+};
+#define KS_JOB_NKEYS ((int)(sizeof ks_job_schema / sizeof ks_job_schema[0]))
+
+const char *ks_field_name(ks_field f)
+{
+    static const char *names[KS_NFIELDS] = {
+        "year", "firm_id", "firm_name", "flow", "hs_code", "value_usd",
+        "trade_mode", "ownership", "city_code", "partner_country", "month",
+    };
+    return f >= 0 && f < KS_NFIELDS ? names[f] : "?";
+}
+
+int ks_field_required(ks_field f)
+{
+    return f != KS_F_PARTNER_COUNTRY && f != KS_F_MONTH;
+}
+
+static const ks_job_key *find_key(const char *section, const char *key)
+{
+    for (int i = 0; i < KS_JOB_NKEYS; i++)
+        if (!strcmp(ks_job_schema[i].section, section) && !strcmp(ks_job_schema[i].key, key))
+            return &ks_job_schema[i];
+    return NULL;
+}
+
+static int section_exists(const char *section)
+{
+    for (int i = 0; i < KS_JOB_NKEYS; i++)
+        if (!strcmp(ks_job_schema[i].section, section))
+            return 1;
+    return 0;
+}
+
+static void clear_list(ks_job *job, const ks_job_key *k)
+{
+    if (k->set == set_files)
+        ks_strlist_clear(&job->files);
+    else if (k->set == set_trader_keywords)
+        ks_strlist_clear(&job->trader_keywords);
+    else if (k->set == set_processing_keywords)
+        ks_strlist_clear(&job->processing_keywords);
+    else if (k->set == set_processing_modes)
+        ks_strlist_clear(&job->processing_modes);
+}
+
+static int apply_key(ks_ctx *ctx, ks_job *job, const ks_job_key *k, const char *value)
+{
+    char full[160];
+    snprintf(full, sizeof full, "%s.%s", k->section, k->key);
+    return k->set(ctx, job, full, value);
+}
+
+void ks_job_defaults(ks_job *job)
+{
+    ks_ctx quiet;
+    memset(job, 0, sizeof *job);
+    ks_ctx_init(&quiet, MPI_COMM_NULL);
+    for (int i = 0; i < KS_JOB_NKEYS; i++) {
+        const ks_job_key *k = &ks_job_schema[i];
+        if (k->default_text[0] && k->default_text[0] != '(')
+            (void)apply_key(&quiet, job, k, k->default_text);
+    }
+}
+
+void ks_job_free(ks_job *job)
+{
+    ks_strlist_clear(&job->files);
+    ks_strlist_clear(&job->trader_keywords);
+    ks_strlist_clear(&job->processing_keywords);
+    ks_strlist_clear(&job->processing_modes);
+}
+
+int ks_job_set(ks_ctx *ctx, ks_job *job, const char *section_key, const char *value,
+               const char *origin)
+{
+    char section[64];
+    const char *dot = strchr(section_key, '.');
+    const ks_job_key *k;
+    size_t n = dot ? (size_t)(dot - section_key) : 0;
+    if (!dot || n == 0 || n >= sizeof section)
+        return ks_fail(ctx, KS_EUSAGE, "%s: '%s' is not of the form section.key", origin, section_key);
+    memcpy(section, section_key, n);
+    section[n] = '\0';
+    k = find_key(section, dot + 1);
+    if (!k)
+        return ks_fail(ctx, KS_EUSAGE, "%s: unknown job key '%s' (kspill help job lists them)",
+                       origin, section_key);
+    if (k->is_list)
+        clear_list(job, k);
+    if (apply_key(ctx, job, k, value) != KS_OK)
+        return ks_fail_context(ctx, "%s", origin);
+    return KS_OK;
+}
+
+/* State of one ini_parse: which keys this file has set (to tell a
+ * continuation line of a list from a repeated scalar key). */
+typedef struct ks_job_parse {
+    ks_ctx *ctx;
+    ks_job *job;
+    unsigned char seen[KS_JOB_NKEYS];
+    int failed;
+} ks_job_parse;
+
+static int on_ini_entry(void *user, const char *section, const char *name, const char *value)
+{
+    ks_job_parse *p = user;
+    const ks_job_key *k;
+    int idx;
+    if (p->failed)
+        return 1; /* keep the first error's message; inih already has its line */
+    if (!section_exists(section)) {
+        ks_fail(p->ctx, KS_EUSAGE, "unknown section [%s] (kspill help job lists the sections)", section);
+        p->failed = 1;
+        return 0;
+    }
+    if (!strncmp(section, "columns", 7) && !find_key(section, name)) {
+        ks_fail(p->ctx, KS_EUSAGE, "[columns] %s: not a canonical field (year, firm_id, firm_name, "
+                "flow, hs_code, value_usd, trade_mode, ownership, city_code, partner_country, month)", name);
+        p->failed = 1;
+        return 0;
+    }
+    k = find_key(section, name);
+    if (!k) {
+        ks_fail(p->ctx, KS_EUSAGE, "unknown key '%s' in [%s] (kspill help job lists the keys)", name, section);
+        p->failed = 1;
+        return 0;
+    }
+    idx = (int)(k - ks_job_schema);
+    if (p->seen[idx] && !k->is_list) {
+        ks_fail(p->ctx, KS_EUSAGE, "[%s] %s is given twice", section, name);
+        p->failed = 1;
+        return 0;
+    }
+    if (!p->seen[idx] && k->is_list)
+        clear_list(p->job, k); /* the file's list replaces the default */
+    p->seen[idx] = 1;
+    if (apply_key(p->ctx, p->job, k, value) != KS_OK) {
+        p->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+/* inih cuts lines longer than its buffer (200 bytes in Debian's build) and
+ * would parse the rest as a new line: refuse such files with a clear hint. */
+static int check_line_lengths(ks_ctx *ctx, const char *path, FILE *f)
+{
+    int c, line = 1;
+    long len = 0;
+    while ((c = fgetc(f)) != EOF) {
+        if (c == '\n') {
+            line++;
+            len = 0;
+        } else if (++len > 198) {
+            return ks_fail(ctx, KS_EUSAGE,
+                           "%s:%d: line is longer than 198 bytes; continue a long value on "
+                           "the next line, indented (lists accumulate over lines)", path, line);
+        }
+    }
+    rewind(f);
+    return KS_OK;
+}
+
+int ks_job_load(ks_ctx *ctx, ks_job *job, const char *path)
+{
+    ks_job_parse p;
+    FILE *f = fopen(path, "r");
+    int line;
+    if (!f)
+        return ks_fail(ctx, KS_EIO, "cannot open job file %s: %s", path, strerror(errno));
+    if (check_line_lengths(ctx, path, f) != KS_OK) {
+        fclose(f);
+        return ctx->code;
+    }
+    memset(&p, 0, sizeof p);
+    p.ctx = ctx;
+    p.job = job;
+    line = ini_parse_file(f, on_ini_entry, &p);
+    fclose(f);
+    if (line != 0) {
+        if (p.failed)
+            return ks_fail_context(ctx, "%s:%d", path, line);
+        return ks_fail(ctx, KS_EUSAGE, "%s:%d: not a valid INI line (expected [section], "
+                       "key = value or a comment)", path, line);
+    }
+    snprintf(job->path, sizeof job->path, "%s", path);
+    if (!job->name[0]) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        snprintf(job->name, sizeof job->name, "%.*s", (int)strcspn(base, "."), base);
+    }
+    return KS_OK;
+}
+
+int ks_job_vintage_of_year(const ks_job *job, int year)
+{
+    for (int v = 0; v < KS_NVINTAGES; v++)
+        if (job->vintage_first[v] && year >= job->vintage_first[v] && year <= job->vintage_last[v])
+            return v;
+    return -1;
+}
+
+int ks_job_validate(ks_ctx *ctx, const ks_job *job)
+{
+    static const char *vintage_key[KS_NVINTAGES] = {"hs2002_years", "hs2007_years", "hs2012_years"};
+    for (int v = 0; v < KS_NVINTAGES; v++)
+        for (int w = v + 1; w < KS_NVINTAGES; w++)
+            if (job->vintage_first[v] && job->vintage_first[w] &&
+                job->vintage_first[v] <= job->vintage_last[w] &&
+                job->vintage_first[w] <= job->vintage_last[v])
+                return ks_fail(ctx, KS_EUSAGE, "[harmonise] %s and %s overlap", vintage_key[v],
+                               vintage_key[w]);
+    for (int y = job->first_year; y <= job->last_year; y++)
+        if (ks_job_vintage_of_year(job, y) < 0)
+            return ks_fail(ctx, KS_EUSAGE,
+                           "[job] years = %d-%d, but no HS vintage covers %d: set [harmonise] "
+                           "hs2002_years, hs2007_years or hs2012_years (kspill has correlation "
+                           "tables for HS2002, HS2007 and HS2012 only)",
+                           job->first_year, job->last_year, y);
+    for (int f = 0; f < KS_NFIELDS; f++)
+        if (ks_field_required((ks_field)f) && !job->columns[f][0])
+            return ks_fail(ctx, KS_EUSAGE, "[columns] %s is empty but the field is required",
+                           ks_field_name((ks_field)f));
+    if (!job->workdir[0])
+        return ks_fail(ctx, KS_EUSAGE, "[job] workdir is empty");
+    return KS_OK;
+}
+
+int ks_job_output(ks_ctx *ctx, const ks_job *job, const char *name, char *out, size_t n)
+{
+    int len = snprintf(out, n, "%s/%s", job->workdir, name);
+    if (len < 0 || (size_t)len >= n)
+        return ks_fail(ctx, KS_EUSAGE, "[job] workdir '%s' makes the path of %s too long",
+                       job->workdir, name);
+    return KS_OK;
+}
+
+void ks_job_print_schema(FILE *out)
+{
+    const char *section = "";
+    for (int i = 0; i < KS_JOB_NKEYS; i++) {
+        const ks_job_key *k = &ks_job_schema[i];
+        if (strcmp(section, k->section)) {
+            fprintf(out, "%s[%s]\n", i ? "\n" : "", k->section);
+            section = k->section;
+        }
+        fprintf(out, "  %-20s %s\n  %-20s default: %s\n", k->key, k->help, "",
+                k->default_text[0] ? k->default_text : "(empty)");
+    }
+}
+
+void ks_job_visit_keys(ks_job_key_visitor visit, void *arg)
+{
+    for (int i = 0; i < KS_JOB_NKEYS; i++)
+        visit(ks_job_schema[i].section, ks_job_schema[i].key, arg);
+}

@@ -1,0 +1,204 @@
+/* ks_map.c - hash tables for aggregation and interning. */
+#include "ks_map.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "ks_mem.h"
+
+uint64_t ks_hash64(const void *data, size_t len)
+{
+    return XXH64(data, len, 0);
+}
+
+/* A cheap mixer for packed keys, whose low bits alone cluster badly. */
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t c = 64;
+    while (c < n)
+        c <<= 1;
+    return c;
+}
+
+int ks_summap_init(ks_ctx *ctx, ks_summap *m, size_t expected)
+{
+    memset(m, 0, sizeof *m);
+    m->cap = pow2_at_least(expected * 2);
+    KS_CHECK(ks_calloc(ctx, &m->keys, m->cap, sizeof *m->keys, "aggregation table keys"));
+    KS_CHECK(ks_calloc(ctx, &m->sums, m->cap, sizeof *m->sums, "aggregation table sums"));
+    memset(m->keys, 0xff, m->cap * sizeof *m->keys);
+    return KS_OK;
+}
+
+static int summap_grow(ks_ctx *ctx, ks_summap *m)
+{
+    ks_summap bigger;
+    KS_CHECK(ks_summap_init(ctx, &bigger, m->cap));
+    for (size_t i = 0; i < m->cap; i++) {
+        if (m->keys[i] != KS_SUMMAP_EMPTY) {
+            size_t j = mix64(m->keys[i]) & (bigger.cap - 1);
+            while (bigger.keys[j] != KS_SUMMAP_EMPTY)
+                j = (j + 1) & (bigger.cap - 1);
+            bigger.keys[j] = m->keys[i];
+            bigger.sums[j] = m->sums[i];
+        }
+    }
+    bigger.n = m->n;
+    ks_summap_free(m);
+    *m = bigger;
+    return KS_OK;
+}
+
+int ks_summap_add(ks_ctx *ctx, ks_summap *m, uint64_t key, int64_t value)
+{
+    size_t j;
+    if ((m->n + 1) * 10 > m->cap * 7)
+        KS_CHECK(summap_grow(ctx, m));
+    j = mix64(key) & (m->cap - 1);
+    while (m->keys[j] != key) {
+        if (m->keys[j] == KS_SUMMAP_EMPTY) {
+            m->keys[j] = key;
+            m->n++;
+            break;
+        }
+        j = (j + 1) & (m->cap - 1);
+    }
+    m->sums[j] += value;
+    return KS_OK;
+}
+
+int ks_summap_find(const ks_summap *m, uint64_t key, int64_t *sum)
+{
+    size_t j = mix64(key) & (m->cap - 1);
+    for (; m->keys[j] != KS_SUMMAP_EMPTY; j = (j + 1) & (m->cap - 1))
+        if (m->keys[j] == key) {
+            *sum = m->sums[j];
+            return 1;
+        }
+    return 0;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int ks_summap_sorted(ks_ctx *ctx, ks_summap *m, uint64_t **keys, int64_t **sums, size_t *n)
+{
+    uint64_t *pairs = NULL;
+    size_t k = 0;
+    KS_CHECK(ks_calloc(ctx, &pairs, m->n * 2 + 1, sizeof *pairs, "sorted aggregates"));
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->keys[i] != KS_SUMMAP_EMPTY) {
+            pairs[2 * k] = m->keys[i];
+            pairs[2 * k + 1] = (uint64_t)m->sums[i];
+            k++;
+        }
+    qsort(pairs, k, 2 * sizeof *pairs, cmp_pair);
+    ks_summap_free(m);
+    *keys = NULL;
+    *sums = NULL;
+    if (ks_calloc(ctx, keys, k + 1, sizeof **keys, "sorted keys") != KS_OK ||
+        ks_calloc(ctx, sums, k + 1, sizeof **sums, "sorted sums") != KS_OK) {
+        free(pairs);
+        free(*keys);
+        return ctx->code;
+    }
+    for (size_t i = 0; i < k; i++) {
+        (*keys)[i] = pairs[2 * i];
+        (*sums)[i] = (int64_t)pairs[2 * i + 1];
+    }
+    free(pairs);
+    *n = k;
+    return KS_OK;
+}
+
+void ks_summap_free(ks_summap *m)
+{
+    free(m->keys);
+    free(m->sums);
+    memset(m, 0, sizeof *m);
+}
+
+int ks_intern_init(ks_ctx *ctx, ks_intern *t, size_t expected)
+{
+    memset(t, 0, sizeof *t);
+    t->cap = pow2_at_least(expected * 2);
+    KS_CHECK(ks_calloc(ctx, &t->slots, t->cap, sizeof *t->slots, "id table"));
+    KS_CHECK(ks_reserve(ctx, &t->offsets, &t->n_cap, 1, sizeof *t->offsets, "id offsets"));
+    t->offsets[0] = 0;
+    return KS_OK;
+}
+
+static int intern_grow(ks_ctx *ctx, ks_intern *t)
+{
+    uint32_t *slots = NULL;
+    size_t cap = t->cap * 2;
+    KS_CHECK(ks_calloc(ctx, &slots, cap, sizeof *slots, "id table"));
+    for (size_t id = 0; id < t->n; id++) {
+        size_t j = t->hashes[id] & (cap - 1);
+        while (slots[j])
+            j = (j + 1) & (cap - 1);
+        slots[j] = (uint32_t)id + 1;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->cap = cap;
+    return KS_OK;
+}
+
+int ks_intern_get(ks_ctx *ctx, ks_intern *t, const char *s, size_t len, uint64_t h,
+                  uint32_t *id, int *is_new)
+{
+    size_t j;
+    if ((t->n + 1) * 10 > t->cap * 7)
+        KS_CHECK(intern_grow(ctx, t));
+    for (j = h & (t->cap - 1); t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+        uint32_t cand = t->slots[j] - 1;
+        size_t clen;
+        const char *cs;
+        if (t->hashes[cand] != h)
+            continue;
+        cs = ks_intern_str(t, cand, &clen);
+        if (clen == len && memcmp(cs, s, len) == 0) {
+            *id = cand;
+            *is_new = 0;
+            return KS_OK;
+        }
+    }
+    if (t->bytes_len + len > UINT32_MAX)
+        return ks_fail(ctx, KS_ENOMEM, "more than 4 GiB of distinct ids on one rank: use more ranks");
+    KS_CHECK(ks_reserve(ctx, &t->offsets, &t->n_cap, t->n + 2, sizeof *t->offsets, "id offsets"));
+    KS_CHECK(ks_reserve(ctx, &t->hashes, &t->h_cap, t->n + 1, sizeof *t->hashes, "id hashes"));
+    KS_CHECK(ks_reserve(ctx, &t->bytes, &t->bytes_cap, t->bytes_len + len + 1, 1, "id bytes"));
+    memcpy(t->bytes + t->bytes_len, s, len);
+    t->bytes_len += len;
+    t->hashes[t->n] = h;
+    t->offsets[t->n + 1] = (uint32_t)t->bytes_len;
+    t->slots[j] = (uint32_t)t->n + 1;
+    *id = (uint32_t)t->n;
+    *is_new = 1;
+    t->n++;
+    return KS_OK;
+}
+
+void ks_intern_free(ks_intern *t)
+{
+    free(t->slots);
+    free(t->hashes);
+    free(t->offsets);
+    free(t->bytes);
+    memset(t, 0, sizeof *t);
+}

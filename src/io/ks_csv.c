@@ -1,0 +1,452 @@
+/* ks_csv.c - RFC 4180 reader over a byte range in memory.
+ *
+ * The hot path of ingest runs through ks_csv_next on tens of GB, so the
+ * record loop is written for speed: unquoted fields (the common case) are
+ * found with a 256-entry class table that flags only the delimiter and LF
+ * (a quote inside an unquoted field is literal, so it needs no check), and
+ * quoted fields are scanned with memchr.  Nothing is copied unless a quoted
+ * field holds doubled quotes or is malformed; those are unescaped into a
+ * reader-owned scratch buffer.
+ */
+#include "ks_csv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ks_mem.h"
+
+/* Byte classes of the unquoted-field scan. */
+enum { KS_CSV_PLAIN = 0, KS_CSV_DELIM = 1, KS_CSV_LF = 2 };
+
+/* How a field ended. */
+enum { KS_CSV_END_FIELD, KS_CSV_END_RECORD };
+
+struct ks_csv_reader {
+    const unsigned char *buf;
+    size_t len;
+    size_t pos;            /* start of the next record */
+    unsigned char delim;
+    uint64_t base_offset;
+    int64_t line;          /* physical line of buf[pos] */
+    ks_csv_field *fields;
+    size_t fields_cap;
+    size_t *scratch_off;   /* scratch offset of field i when fields[i].ptr == NULL */
+    size_t scratch_off_cap;
+    char *scratch;
+    size_t scratch_len;
+    size_t scratch_cap;
+    unsigned char cls[256];
+};
+
+/* ---------------------------------------------------------------------- */
+/* Word-at-a-time byte counting                                             */
+
+#define KS_ONES 0x0101010101010101ULL
+#define KS_HIGHS 0x8080808080808080ULL
+#define KS_LOWS 0x7f7f7f7f7f7f7f7fULL
+
+static inline uint64_t ks_load64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v); /* unaligned-safe; compiles to one load */
+    return v;
+}
+
+/* 0x01 in every byte lane of v that equals the byte of `pattern`, else 0x00.
+ * Exact (no false positives): ((x & 0x7f) + 0x7f) | x has the high bit set
+ * iff x != 0, and the addition never carries into the next lane. */
+static inline uint64_t ks_eq_lanes(uint64_t v, uint64_t pattern)
+{
+    uint64_t x = v ^ pattern;
+    uint64_t t = ((x & KS_LOWS) + KS_LOWS) | x;
+    return (~t & KS_HIGHS) >> 7;
+}
+
+/* Sum of the byte lanes of acc (each at most 255). */
+static inline uint64_t ks_sum_lanes(uint64_t acc)
+{
+    uint64_t pairs = (acc & 0x00ff00ff00ff00ffULL) + ((acc >> 8) & 0x00ff00ff00ff00ffULL);
+    return (pairs * 0x0001000100010001ULL) >> 48;
+}
+
+static uint64_t ks_count_byte(const char *buf, size_t len, unsigned char c)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+    const uint64_t pattern = KS_ONES * c;
+    uint64_t total = 0;
+    size_t i = 0;
+    while (len - i >= 8) {
+        /* lanes count to 255 at most before they would overflow */
+        size_t words = (len - i) / 8;
+        uint64_t acc = 0;
+        if (words > 255)
+            words = 255;
+        for (size_t w = 0; w < words; w++, i += 8)
+            acc += ks_eq_lanes(ks_load64(p + i), pattern);
+        total += ks_sum_lanes(acc);
+    }
+    for (; i < len; i++)
+        total += p[i] == c;
+    return total;
+}
+
+uint64_t ks_csv_count_quotes(const char *buf, size_t len)
+{
+    return ks_count_byte(buf, len, '"');
+}
+
+uint64_t ks_csv_count_newlines(const char *buf, size_t len)
+{
+    return ks_count_byte(buf, len, '\n');
+}
+
+/* ---------------------------------------------------------------------- */
+/* Splitting helpers                                                        */
+
+size_t ks_csv_next_record_start(const char *buf, size_t len, int inside_quotes, int at_file_start)
+{
+    const char *p = buf;
+    const char *end = buf + len;
+    if (at_file_start)
+        return 0;
+    while (p < end) {
+        if (inside_quotes) {
+            /* inside quotes only the closing quote matters */
+            const char *q = memchr(p, '"', (size_t)(end - p));
+            if (!q)
+                return len;
+            inside_quotes = 0;
+            p = q + 1;
+        } else {
+            const char *lf = memchr(p, '\n', (size_t)(end - p));
+            const char *lim = lf ? lf : end;
+            const char *q = memchr(p, '"', (size_t)(lim - p));
+            if (!q)
+                return lf ? (size_t)(lf + 1 - buf) : len;
+            inside_quotes = 1;
+            p = q + 1;
+        }
+    }
+    return len;
+}
+
+size_t ks_csv_bom_length(const char *buf, size_t len)
+{
+    if (len >= 3 && (unsigned char)buf[0] == 0xEF && (unsigned char)buf[1] == 0xBB &&
+        (unsigned char)buf[2] == 0xBF)
+        return 3;
+    return 0;
+}
+
+char ks_csv_detect_delimiter(const char *buf, size_t len)
+{
+    size_t commas = 0, tabs = 0;
+    int quoted = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (c == '"')
+            quoted = !quoted;
+        else if (quoted)
+            continue;
+        else if (c == '\n')
+            break;
+        else if (c == ',')
+            commas++;
+        else if (c == '\t')
+            tabs++;
+    }
+    if (commas == 0 && tabs == 0)
+        return 0;
+    return tabs > commas ? '\t' : ',';
+}
+
+/* ---------------------------------------------------------------------- */
+/* Reader                                                                   */
+
+int ks_csv_open_mem(ks_ctx *ctx, ks_csv_reader **reader, const char *buf, size_t len,
+                    char delimiter, uint64_t base_offset, int64_t first_line)
+{
+    ks_csv_reader *r = NULL;
+    *reader = NULL;
+    if (delimiter == '"' || delimiter == '\n' || delimiter == '\r' || delimiter == '\0')
+        return ks_fail(ctx, KS_EINTERNAL, "CSV reader: invalid delimiter byte 0x%02x",
+                       (unsigned char)delimiter);
+    if (!buf && len > 0)
+        return ks_fail(ctx, KS_EINTERNAL, "CSV reader: NULL buffer of %zu bytes", len);
+    KS_CHECK(ks_calloc(ctx, &r, 1, sizeof *r, "CSV reader"));
+    r->buf = (const unsigned char *)buf;
+    r->len = len;
+    r->delim = (unsigned char)delimiter;
+    r->base_offset = base_offset;
+    r->line = first_line;
+    r->cls[(unsigned char)delimiter] = KS_CSV_DELIM;
+    r->cls['\n'] = KS_CSV_LF;
+    /* customs rows have about a dozen fields: start with room for 64 */
+    if (ks_reserve(ctx, &r->fields, &r->fields_cap, 64, sizeof *r->fields, "CSV fields") != KS_OK) {
+        ks_csv_close(r);
+        return ctx->code;
+    }
+    *reader = r;
+    return KS_OK;
+}
+
+void ks_csv_close(ks_csv_reader *reader)
+{
+    if (!reader)
+        return;
+    free(reader->fields);
+    free(reader->scratch_off);
+    free(reader->scratch);
+    free(reader);
+}
+
+size_t ks_csv_consumed(const ks_csv_reader *reader)
+{
+    return reader->pos;
+}
+
+/* Room for field index n (and its scratch offset when `scratch`). */
+static int ks_csv_field_room(ks_ctx *ctx, ks_csv_reader *r, size_t n)
+{
+    if (n >= (size_t)INT32_MAX)
+        return ks_fail(ctx, KS_EINPUT, "CSV record at line %lld has more than %d fields",
+                       (long long)r->line, INT32_MAX);
+    return ks_reserve(ctx, &r->fields, &r->fields_cap, n + 1, sizeof *r->fields, "CSV fields");
+}
+
+/* Append bytes to the scratch buffer.  Earlier fields of the record refer to
+ * the scratch by offset (ptr == NULL) until the record is complete, so the
+ * buffer may move freely here. */
+static int ks_csv_scratch_put(ks_ctx *ctx, ks_csv_reader *r, const unsigned char *src, size_t n)
+{
+    /* +1: the scratch exists even for empty fields, whose pointer must not be NULL */
+    KS_CHECK(ks_reserve(ctx, &r->scratch, &r->scratch_cap, r->scratch_len + n + 1, 1, "CSV scratch"));
+    if (n)
+        memcpy(r->scratch + r->scratch_len, src, n);
+    r->scratch_len += n;
+    return KS_OK;
+}
+
+/* Copy quoted content src[0..n) into the scratch, turning "" into ".  Every
+ * quote in the content is the first of a doubled pair (a single one would
+ * have closed the field). */
+static int ks_csv_scratch_unescape(ks_ctx *ctx, ks_csv_reader *r, const unsigned char *src, size_t n)
+{
+    const unsigned char *end = src + n;
+    KS_CHECK(ks_reserve(ctx, &r->scratch, &r->scratch_cap, r->scratch_len + n + 1, 1, "CSV scratch"));
+    while (src < end) {
+        const unsigned char *q = memchr(src, '"', (size_t)(end - src));
+        size_t chunk = q ? (size_t)(q - src) + 1 : (size_t)(end - src);
+        memcpy(r->scratch + r->scratch_len, src, chunk);
+        r->scratch_len += chunk;
+        src += chunk;
+        if (q && src < end)
+            src++; /* skip the second quote of the pair */
+    }
+    return KS_OK;
+}
+
+/* Mark field n as living in the scratch from offset `off`. */
+static int ks_csv_mark_scratch(ks_ctx *ctx, ks_csv_reader *r, size_t n, size_t off)
+{
+    KS_CHECK(ks_reserve(ctx, &r->scratch_off, &r->scratch_off_cap, r->fields_cap,
+                        sizeof *r->scratch_off, "CSV scratch offsets"));
+    r->scratch_off[n] = off;
+    r->fields[n].ptr = NULL;
+    r->fields[n].len = r->scratch_len - off;
+    return KS_OK;
+}
+
+/* Does the byte at p end a record (LF, CRLF, or CR/nothing at the end)? */
+static inline int ks_csv_at_record_end(const unsigned char *p, const unsigned char *end)
+{
+    return p == end || *p == '\n' || (*p == '\r' && (p + 1 == end || p[1] == '\n'));
+}
+
+/* Skip the record terminator at *pp (if any), counting the line. */
+static inline void ks_csv_skip_eol(ks_csv_reader *r, const unsigned char **pp, const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    if (p < end && *p == '\r')
+        p++;
+    if (p < end && *p == '\n') {
+        p++;
+        r->line++;
+    }
+    *pp = p;
+}
+
+/* A quoted field starting at *pp (on the opening quote) as field n.  Sets
+ * *ends to what followed it and may set rec->malformed. */
+static int ks_csv_quoted_field(ks_ctx *ctx, ks_csv_reader *r, size_t n, const unsigned char **pp,
+                               const unsigned char *end, ks_csv_record *rec, int *ends)
+{
+    const unsigned char *s = *pp + 1;
+    const unsigned char *p = s;
+    const unsigned char *close = NULL;
+    int doubled = 0;
+    ks_csv_field *f = &r->fields[n];
+
+    for (;;) {
+        const unsigned char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            break; /* unterminated: the field runs to the end of the range */
+        if (q + 1 < end && q[1] == '"') {
+            doubled = 1;
+            p = q + 2;
+            continue;
+        }
+        close = q;
+        break;
+    }
+    {
+        const unsigned char *cend = close ? close : end;
+        /* newlines inside quotes are physical lines of this record */
+        r->line += (int64_t)ks_csv_count_newlines((const char *)s, (size_t)(cend - s));
+        f->quoted = 1;
+        if (doubled) {
+            size_t off = r->scratch_len;
+            KS_CHECK(ks_csv_scratch_unescape(ctx, r, s, (size_t)(cend - s)));
+            KS_CHECK(ks_csv_mark_scratch(ctx, r, n, off));
+        } else {
+            f->ptr = (const char *)s;
+            f->len = (size_t)(cend - s);
+        }
+        if (!close) {
+            rec->malformed = 1;
+            *pp = end;
+            *ends = KS_CSV_END_RECORD;
+            return KS_OK;
+        }
+        p = close + 1;
+    }
+    if (p < end && *p == r->delim) {
+        *pp = p + 1;
+        *ends = KS_CSV_END_FIELD;
+        return KS_OK;
+    }
+    if (ks_csv_at_record_end(p, end)) {
+        ks_csv_skip_eol(r, &p, end);
+        *pp = p;
+        *ends = KS_CSV_END_RECORD;
+        return KS_OK;
+    }
+    /* Text after the closing quote ("ab"c): malformed.  Keep the text, as
+     * pandas does, so the rejects file shows what was there. */
+    {
+        const unsigned char *t = p;
+        size_t off;
+        rec->malformed = 1;
+        while (t < end && r->cls[*t] == KS_CSV_PLAIN)
+            t++;
+        if (f->ptr) {
+            off = r->scratch_len;
+            KS_CHECK(ks_csv_scratch_put(ctx, r, (const unsigned char *)f->ptr, f->len));
+        } else {
+            off = r->scratch_off[n];
+        }
+        KS_CHECK(ks_csv_scratch_put(ctx, r, p, (size_t)(t - p)));
+        KS_CHECK(ks_csv_mark_scratch(ctx, r, n, off));
+        if (t < end && *t == r->delim) {
+            *pp = t + 1;
+            *ends = KS_CSV_END_FIELD;
+            return KS_OK;
+        }
+        /* a CR right before the LF ends the line, not the field */
+        if (t > p && t[-1] == '\r')
+            r->fields[n].len--;
+        ks_csv_skip_eol(r, &t, end);
+        *pp = t;
+        *ends = KS_CSV_END_RECORD;
+        return KS_OK;
+    }
+}
+
+/* Scan an unquoted field from p: return the first delimiter or LF, or end.
+ * Unrolled by four since this loop is where ingest spends its time. */
+static inline const unsigned char *ks_csv_scan_plain(const unsigned char *cls, const unsigned char *p,
+                                                     const unsigned char *end)
+{
+    while (end - p >= 4) {
+        if (cls[p[0]])
+            return p;
+        if (cls[p[1]])
+            return p + 1;
+        if (cls[p[2]])
+            return p + 2;
+        if (cls[p[3]])
+            return p + 3;
+        p += 4;
+    }
+    while (p < end && !cls[*p])
+        p++;
+    return p;
+}
+
+int ks_csv_next(ks_ctx *ctx, ks_csv_reader *r, ks_csv_record *rec, int *has_record)
+{
+    const unsigned char *p = r->buf + r->pos;
+    const unsigned char *end = r->buf + r->len;
+    const unsigned char *cls = r->cls;
+    const unsigned char delim = r->delim;
+    size_t n = 0;
+    int used_scratch = 0;
+
+    rec->fields = r->fields;
+    rec->nfields = 0;
+    rec->malformed = 0;
+    /* the empty "line" after a final LF is not a record */
+    if (p >= end) {
+        *has_record = 0;
+        return KS_OK;
+    }
+    *has_record = 1;
+    rec->line = r->line;
+    rec->offset = r->base_offset + r->pos;
+    r->scratch_len = 0;
+
+    for (;;) {
+        if (n >= r->fields_cap) {
+            KS_CHECK(ks_csv_field_room(ctx, r, n));
+            rec->fields = r->fields;
+        }
+        if (p < end && *p == '"') {
+            int ends;
+            KS_CHECK(ks_csv_quoted_field(ctx, r, n, &p, end, rec, &ends));
+            used_scratch |= r->fields[n].ptr == NULL;
+            n++;
+            if (ends == KS_CSV_END_RECORD)
+                break;
+            continue;
+        }
+        {
+            const unsigned char *s = p;
+            ks_csv_field *f = &r->fields[n++];
+            p = ks_csv_scan_plain(cls, p, end);
+            f->ptr = (const char *)s;
+            f->len = (size_t)(p - s);
+            f->quoted = 0;
+            if (p < end && *p == delim) {
+                p++;
+                continue;
+            }
+            /* LF or end of range: a CR right before it belongs to the line end */
+            if (f->len && s[f->len - 1] == '\r')
+                f->len--;
+            if (p < end) {
+                p++;
+                r->line++;
+            }
+            break;
+        }
+    }
+    if (used_scratch) {
+        /* the scratch has stopped moving: turn offsets into pointers */
+        for (size_t i = 0; i < n; i++)
+            if (!r->fields[i].ptr)
+                r->fields[i].ptr = r->scratch + r->scratch_off[i];
+    }
+    rec->nfields = (int)n;
+    r->pos = (size_t)(p - r->buf);
+    return KS_OK;
+}

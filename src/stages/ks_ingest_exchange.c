@@ -1,0 +1,224 @@
+/* ks_ingest_exchange.c - send each firm's local aggregates to the rank that
+ * owns the firm, so that all of a firm's rows, every year, end on one rank.
+ *
+ * Message to one rank: u32 firm count; per firm u64 hash, u32 length, id
+ * bytes; then per table u64 entry count and entries (u32 firm index in this
+ * message, u32 low half of the key, i64 sum).  Sums are integers, so the
+ * merge is exact in any order. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ks_ingest_internal.h"
+#include "ks_mpi.h"
+
+typedef struct ks_outbox {
+    int64_t *bytes;      /* per destination */
+    int64_t *nfirms;     /* per destination */
+    uint32_t *dest_of;   /* per local firm */
+    uint32_t *index_of;  /* per local firm: position in its destination's list */
+} ks_outbox;
+
+static void put(char **at, const void *src, size_t n)
+{
+    memcpy(*at, src, n);
+    *at += n;
+}
+
+static void get(const char **at, void *dst, size_t n)
+{
+    memcpy(dst, *at, n);
+    *at += n;
+}
+
+static int plan_outbox(ks_ctx *ctx, const ks_aggregates *agg, ks_outbox *ob)
+{
+    size_t nf = agg->firms.n;
+    KS_CHECK(ks_calloc(ctx, &ob->bytes, (size_t)ctx->nranks, sizeof *ob->bytes, "exchange plan"));
+    KS_CHECK(ks_calloc(ctx, &ob->nfirms, (size_t)ctx->nranks, sizeof *ob->nfirms, "exchange plan"));
+    KS_CHECK(ks_calloc(ctx, &ob->dest_of, nf + 1, sizeof *ob->dest_of, "exchange plan"));
+    KS_CHECK(ks_calloc(ctx, &ob->index_of, nf + 1, sizeof *ob->index_of, "exchange plan"));
+    for (int d = 0; d < ctx->nranks; d++)
+        ob->bytes[d] = 4 + 8 * KS_NAGG;
+    for (size_t f = 0; f < nf; f++) {
+        size_t len;
+        int d = ks_owner_of_hash(agg->firms.hashes[f], ctx->nranks);
+        (void)ks_intern_str(&agg->firms, (uint32_t)f, &len);
+        ob->dest_of[f] = (uint32_t)d;
+        ob->index_of[f] = (uint32_t)ob->nfirms[d]++;
+        ob->bytes[d] += 12 + (int64_t)len;
+    }
+    for (int t = 0; t < KS_NAGG; t++) {
+        const ks_summap *m = &agg->table[t];
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->keys[i] != KS_SUMMAP_EMPTY)
+                ob->bytes[ob->dest_of[KS_KEY_FIRM(m->keys[i])]] += 16;
+    }
+    for (int d = 0; d < ctx->nranks; d++)
+        if (ob->bytes[d] > INT_MAX)
+            return ks_fail(ctx, KS_ENOMEM, "ingest would send %.1f GiB from rank %d to rank %d, "
+                           "more than one MPI message holds: run with more ranks",
+                           (double)ob->bytes[d] / 1073741824.0, ctx->rank, d);
+    return KS_OK;
+}
+
+/* Fill the send buffer: destination d's message starts at displ[d]. */
+static int pack(ks_ctx *ctx, const ks_aggregates *agg, const ks_outbox *ob, const int *displ,
+                char *buf, int nranks)
+{
+    char **at = NULL, **count_at = NULL;
+    uint64_t *counts = NULL;
+    if (ks_calloc(ctx, &at, (size_t)nranks, sizeof *at, "exchange cursors") != KS_OK ||
+        ks_calloc(ctx, &count_at, (size_t)nranks, sizeof *count_at, "exchange cursors") != KS_OK ||
+        ks_calloc(ctx, &counts, (size_t)nranks, sizeof *counts, "exchange counts") != KS_OK) {
+        free(at);
+        free(count_at);
+        return ctx->code;
+    }
+    for (int d = 0; d < nranks; d++) {
+        uint32_t n = (uint32_t)ob->nfirms[d];
+        at[d] = buf + displ[d];
+        put(&at[d], &n, 4);
+    }
+    for (size_t f = 0; f < agg->firms.n; f++) {
+        size_t len;
+        const char *id = ks_intern_str(&agg->firms, (uint32_t)f, &len);
+        uint32_t len32 = (uint32_t)len;
+        char **a = &at[ob->dest_of[f]];
+        put(a, &agg->firms.hashes[f], 8);
+        put(a, &len32, 4);
+        put(a, id, len);
+    }
+    for (int t = 0; t < KS_NAGG; t++) {
+        const ks_summap *m = &agg->table[t];
+        memset(counts, 0, (size_t)nranks * sizeof *counts);
+        for (int d = 0; d < nranks; d++) {
+            count_at[d] = at[d];
+            at[d] += 8;
+        }
+        for (size_t i = 0; i < m->cap; i++) {
+            uint64_t k = m->keys[i];
+            uint32_t f, idx, low;
+            if (k == KS_SUMMAP_EMPTY)
+                continue;
+            f = KS_KEY_FIRM(k);
+            idx = ob->index_of[f];
+            low = (uint32_t)(k & 0xffffffffu);
+            put(&at[ob->dest_of[f]], &idx, 4);
+            put(&at[ob->dest_of[f]], &low, 4);
+            put(&at[ob->dest_of[f]], &m->sums[i], 8);
+            counts[ob->dest_of[f]]++;
+        }
+        for (int d = 0; d < nranks; d++)
+            memcpy(count_at[d], &counts[d], 8);
+    }
+    free(at);
+    free(count_at);
+    free(counts);
+    return KS_OK;
+}
+
+/* Merge one received message into the fresh aggregates. */
+static int unpack(ks_ctx *ctx, const char *msg, ks_aggregates *agg, uint32_t **ids, size_t *ids_cap)
+{
+    const char *at = msg;
+    uint32_t n;
+    get(&at, &n, 4);
+    KS_CHECK(ks_reserve(ctx, ids, ids_cap, (size_t)n + 1, sizeof **ids, "exchange ids"));
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t h;
+        uint32_t len;
+        int is_new;
+        get(&at, &h, 8);
+        get(&at, &len, 4);
+        KS_CHECK(ks_intern_get(ctx, &agg->firms, at, len, h, &(*ids)[i], &is_new));
+        at += len;
+    }
+    for (int t = 0; t < KS_NAGG; t++) {
+        uint64_t count;
+        get(&at, &count, 8);
+        for (uint64_t e = 0; e < count; e++) {
+            uint32_t idx, low;
+            int64_t sum;
+            get(&at, &idx, 4);
+            get(&at, &low, 4);
+            get(&at, &sum, 8);
+            KS_CHECK(ks_summap_add(ctx, &agg->table[t], ((uint64_t)(*ids)[idx] << 32) | low, sum));
+        }
+    }
+    return KS_OK;
+}
+
+static int alltoallv_bytes(ks_ctx *ctx, const ks_outbox *ob, const ks_aggregates *agg,
+                           char **recv, int **rdispl_out)
+{
+    int nr = ctx->nranks, rc = KS_OK;
+    int *scount = NULL, *sdispl = NULL, *rcount = NULL, *rdispl = NULL;
+    char *sbuf = NULL;
+    int64_t stotal = 0, rtotal = 0;
+    KS_TRY(rc, ks_calloc(ctx, &scount, (size_t)nr, sizeof(int), "exchange"), out);
+    KS_TRY(rc, ks_calloc(ctx, &sdispl, (size_t)nr, sizeof(int), "exchange"), out);
+    KS_TRY(rc, ks_calloc(ctx, &rcount, (size_t)nr, sizeof(int), "exchange"), out);
+    KS_TRY(rc, ks_calloc(ctx, &rdispl, (size_t)nr + 1, sizeof(int), "exchange"), out);
+    for (int d = 0; d < nr; d++) {
+        scount[d] = (int)ob->bytes[d];
+        sdispl[d] = (int)stotal;
+        stotal += ob->bytes[d];
+    }
+    if (stotal > INT_MAX)
+        KS_TRY(rc, ks_fail(ctx, KS_ENOMEM, "ingest would send %.1f GiB from rank %d, more than "
+                           "one MPI exchange holds: run with more ranks",
+                           (double)stotal / 1073741824.0, ctx->rank), out);
+    KS_TRY(rc, ks_calloc(ctx, &sbuf, (size_t)stotal, 1, "exchange send buffer"), out);
+    KS_TRY(rc, pack(ctx, agg, ob, sdispl, sbuf, nr), out);
+    MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, ctx->comm);
+    for (int d = 0; d < nr; d++) {
+        rdispl[d] = (int)rtotal;
+        rtotal += rcount[d];
+    }
+    rdispl[nr] = (int)rtotal;
+    if (rtotal > INT_MAX)
+        KS_TRY(rc, ks_fail(ctx, KS_ENOMEM, "rank %d would receive %.1f GiB in the ingest "
+                           "exchange: run with more ranks", ctx->rank,
+                           (double)rtotal / 1073741824.0), out);
+    KS_TRY(rc, ks_calloc(ctx, recv, (size_t)rtotal, 1, "exchange receive buffer"), out);
+    MPI_Alltoallv(sbuf, scount, sdispl, MPI_BYTE, *recv, rcount, rdispl, MPI_BYTE, ctx->comm);
+    *rdispl_out = rdispl;
+    rdispl = NULL;
+out:
+    free(scount);
+    free(sdispl);
+    free(rcount);
+    free(rdispl);
+    free(sbuf);
+    return rc;
+}
+
+int ks_ingest_exchange(ks_ctx *ctx, ks_aggregates *agg)
+{
+    ks_outbox ob = {0};
+    char *recv = NULL;
+    int *rdispl = NULL, rc;
+    uint32_t *ids = NULL;
+    size_t ids_cap = 0;
+    if (ctx->comm == MPI_COMM_NULL || ctx->nranks == 1)
+        return KS_OK; /* one rank owns every firm already */
+    rc = plan_outbox(ctx, agg, &ob);
+    rc = ks_mpi_agree(ctx, rc);
+    if (rc == KS_OK)
+        rc = ks_mpi_agree(ctx, alltoallv_bytes(ctx, &ob, agg, &recv, &rdispl));
+    free(ob.bytes);
+    free(ob.nfirms);
+    free(ob.dest_of);
+    free(ob.index_of);
+    if (rc != KS_OK)
+        return rc;
+    ks_aggregates_free(agg);
+    rc = ks_aggregates_init(ctx, agg);
+    for (int s = 0; rc == KS_OK && s < ctx->nranks; s++)
+        rc = unpack(ctx, recv + rdispl[s], agg, &ids, &ids_cap);
+    free(recv);
+    free(rdispl);
+    free(ids);
+    return ks_mpi_agree(ctx, rc);
+}

@@ -1,0 +1,384 @@
+/* ks_ingest_rows.c - parse, check and clean customs rows, and aggregate them
+ * locally (method.md section 1).  Each row is counted exactly once, under the
+ * first reason that applies (ks_customs.h gives the order). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ks_csv.h"
+#include "ks_ingest_internal.h"
+#include "ks_log.h"
+#include "ks_parse.h"
+
+/* Text fields repeat a lot (a handful of flows, modes and ownership types;
+ * one name per firm), so their verdicts are cached by a hash of the raw
+ * bytes and the iconv conversion runs once per distinct value. */
+struct ks_row_parser {
+    const ks_job *job;
+    const ks_refdata *ref;
+    ks_text_conv *conv;
+    int conv_encoding;          /* of conv; -1 before the first file */
+    ks_summap flow_cache;      /* hash -> flow + 1, or -1 unknown, -2 bad encoding */
+    ks_summap mode_cache;      /* hash -> processing (0/1) + 1, -2 bad encoding */
+    ks_summap own_cache;       /* hash -> ownership + 1, -2 bad encoding */
+    ks_summap name_cache;      /* hash -> trader (0/1) + 1, -2 bad encoding */
+};
+
+/* A row that passed the checks for malformed data. */
+typedef struct ks_row {
+    int year_idx;
+    uint32_t firm;
+    int flow;
+    int32_t hs6;
+    int64_t value;
+    int ownership;
+    int city;        /* index into ref->cities, -1 unknown */
+    int trader;
+    int processing;
+} ks_row;
+
+int ks_row_parser_open(ks_ctx *ctx, ks_row_parser **out, const ks_job *job, const ks_refdata *ref)
+{
+    ks_row_parser *p = NULL;
+    KS_CHECK(ks_calloc(ctx, &p, 1, sizeof *p, "row parser"));
+    p->job = job;
+    p->ref = ref;
+    p->conv_encoding = -1;
+    if (ks_summap_init(ctx, &p->flow_cache, 64) || ks_summap_init(ctx, &p->mode_cache, 64) ||
+        ks_summap_init(ctx, &p->own_cache, 64) || ks_summap_init(ctx, &p->name_cache, 4096)) {
+        ks_row_parser_close(p);
+        return ctx->code;
+    }
+    *out = p;
+    return KS_OK;
+}
+
+void ks_row_parser_close(ks_row_parser *p)
+{
+    if (!p)
+        return;
+    ks_text_conv_close(p->conv);
+    ks_summap_free(&p->flow_cache);
+    ks_summap_free(&p->mode_cache);
+    ks_summap_free(&p->own_cache);
+    ks_summap_free(&p->name_cache);
+    free(p);
+}
+
+static int contains(const char *s, size_t len, const char *needle)
+{
+    return memmem(s, len, needle, strlen(needle)) != NULL;
+}
+
+static int equals(const char *s, size_t len, const char *word)
+{
+    return strlen(word) == len && !memcmp(s, word, len);
+}
+
+static int equals_nocase(const char *s, size_t len, const char *word)
+{
+    return strlen(word) == len && !strncasecmp(s, word, len);
+}
+
+static int classify_flow(const char *s, size_t len)
+{
+    if (equals(s, len, "进口") || equals_nocase(s, len, "import") || equals_nocase(s, len, "i") ||
+        equals_nocase(s, len, "imports") || equals(s, len, "进"))
+        return KS_FLOW_IMPORT;
+    if (equals(s, len, "出口") || equals_nocase(s, len, "export") || equals_nocase(s, len, "e") ||
+        equals_nocase(s, len, "exports") || equals(s, len, "出"))
+        return KS_FLOW_EXPORT;
+    return -1;
+}
+
+static int classify_mode(const ks_job *job, const char *s, size_t len)
+{
+    for (size_t i = 0; i < job->processing_modes.n; i++)
+        if (equals(s, len, job->processing_modes.items[i]))
+            return 1;
+    for (size_t i = 0; i < job->processing_keywords.n; i++)
+        if (contains(s, len, job->processing_keywords.items[i]))
+            return 1;
+    return 0;
+}
+
+static int classify_ownership(const char *s, size_t len)
+{
+    for (int o = 1; o < KS_NOWNERSHIP; o++)
+        if (equals(s, len, ks_ownership_label_zh(o)) || equals_nocase(s, len, ks_ownership_name(o)))
+            return o;
+    /* common variants of customs exports */
+    if (contains(s, len, "国有"))
+        return KS_OWN_SOE;
+    if (contains(s, len, "集体"))
+        return KS_OWN_COLLECTIVE;
+    if (contains(s, len, "私营") || contains(s, len, "民营"))
+        return KS_OWN_PRIVATE;
+    if (contains(s, len, "个体"))
+        return KS_OWN_INDIVIDUAL;
+    if (contains(s, len, "合资"))
+        return KS_OWN_JOINT_VENTURE;
+    if (contains(s, len, "合作"))
+        return KS_OWN_COOPERATIVE;
+    if (contains(s, len, "独资") || contains(s, len, "外资"))
+        return KS_OWN_FOREIGN;
+    return KS_OWN_OTHER;
+}
+
+static int classify_name(const ks_job *job, const char *s, size_t len)
+{
+    for (size_t i = 0; i < job->trader_keywords.n; i++)
+        if (contains(s, len, job->trader_keywords.items[i]))
+            return 1;
+    return 0;
+}
+
+enum { KS_TEXT_FLOW, KS_TEXT_MODE, KS_TEXT_OWN, KS_TEXT_NAME };
+
+/* The verdict on a text field, through its cache; -2 for bad encoding. */
+static int text_verdict(ks_ctx *ctx, ks_row_parser *p, int kind, const char *s, size_t len, int *verdict)
+{
+    ks_summap *cache = kind == KS_TEXT_FLOW ? &p->flow_cache : kind == KS_TEXT_MODE ? &p->mode_cache
+                     : kind == KS_TEXT_OWN ? &p->own_cache : &p->name_cache;
+    uint64_t h = ks_hash64(s, len) & ~(uint64_t)0 >> 1;
+    int64_t cached;
+    const char *u;
+    size_t ulen;
+    int v;
+    if (ks_summap_find(cache, h, &cached)) {
+        *verdict = (int)cached;
+        return KS_OK;
+    }
+    if (ks_text_to_utf8(ctx, p->conv, s, len, &u, &ulen) != KS_OK) {
+        ks_clear_error(ctx);
+        v = -2;
+    } else if (kind == KS_TEXT_FLOW) {
+        v = classify_flow(u, ulen);
+    } else if (kind == KS_TEXT_MODE) {
+        v = classify_mode(p->job, u, ulen);
+    } else if (kind == KS_TEXT_OWN) {
+        v = classify_ownership(u, ulen);
+    } else {
+        v = classify_name(p->job, u, ulen);
+    }
+    KS_CHECK(ks_summap_add(ctx, cache, h, v));
+    *verdict = v;
+    return KS_OK;
+}
+
+static ks_csv_field field_of(const ks_input_file *f, const ks_csv_record *rec, int which)
+{
+    ks_csv_field empty = {"", 0, 0};
+    int c = f->col_of_field[which];
+    ks_csv_field out;
+    if (c < 0)
+        return empty;
+    out = rec->fields[c];
+    ks_parse_trim(&out.ptr, &out.len);
+    return out;
+}
+
+/* The malformed-data checks, in the order of ks_customs.h.  Sets *year_idx
+ * (0 = no valid year) as soon as it is known. */
+static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
+                     const ks_csv_record *rec, ks_aggregates *agg, ks_row *row, int *reason)
+{
+    const ks_job *job = p->job;
+    ks_csv_field fy, fid, fname, fflow, fhs, fval, fmode, fown, fcity;
+    int64_t year = 0, code = 0, city_code = 0;
+    int ndig = 0, city_ndig = 0, year_ok, is_new, v_flow, v_mode, v_own, v_name;
+    ks_parse_status year_st;
+    *reason = KS_ROW_KEPT;
+    row->year_idx = 0;
+    if (rec->nfields != f->ncols) {
+        *reason = KS_BAD_FIELD_COUNT;
+        return KS_OK;
+    }
+    fy = field_of(f, rec, KS_F_YEAR);
+    year_st = ks_parse_int64(fy.ptr, fy.len, &year);
+    year_ok = year_st == KS_PARSE_OK && year >= job->first_year && year <= job->last_year;
+    if (year_ok)
+        row->year_idx = (int)(year - job->first_year) + 1;
+    if (rec->malformed) {
+        *reason = KS_BAD_QUOTING;
+        return KS_OK;
+    }
+    fid = field_of(f, rec, KS_F_FIRM_ID);
+    fname = field_of(f, rec, KS_F_FIRM_NAME);
+    fflow = field_of(f, rec, KS_F_FLOW);
+    fmode = field_of(f, rec, KS_F_TRADE_MODE);
+    fown = field_of(f, rec, KS_F_OWNERSHIP);
+    KS_CHECK(text_verdict(ctx, p, KS_TEXT_FLOW, fflow.ptr, fflow.len, &v_flow));
+    KS_CHECK(text_verdict(ctx, p, KS_TEXT_MODE, fmode.ptr, fmode.len, &v_mode));
+    KS_CHECK(text_verdict(ctx, p, KS_TEXT_OWN, fown.ptr, fown.len, &v_own));
+    KS_CHECK(text_verdict(ctx, p, KS_TEXT_NAME, fname.ptr, fname.len, &v_name));
+    if (v_flow == -2 || v_mode == -2 || v_own == -2 || v_name == -2 ||
+        !ks_text_is_utf8(fid.ptr, fid.len) /* ids are ASCII in practice */) {
+        *reason = KS_BAD_ENCODING;
+        return KS_OK;
+    }
+    if (year_st != KS_PARSE_OK) {
+        *reason = KS_BAD_YEAR;
+        return KS_OK;
+    }
+    if (!year_ok) {
+        *reason = KS_BAD_YEAR_RANGE;
+        return KS_OK;
+    }
+    if (fid.len == 0) {
+        *reason = KS_BAD_FIRM_ID;
+        return KS_OK;
+    }
+    if (v_flow < 0) {
+        *reason = KS_BAD_FLOW;
+        return KS_OK;
+    }
+    fhs = field_of(f, rec, KS_F_HS_CODE);
+    if (ks_parse_digits(fhs.ptr, fhs.len, &code, &ndig) != KS_PARSE_OK || (ndig != 6 && ndig != 8)) {
+        *reason = KS_BAD_HS_CODE;
+        return KS_OK;
+    }
+    fval = field_of(f, rec, KS_F_VALUE_USD);
+    switch (ks_parse_micro(fval.ptr, fval.len, &row->value)) {
+    case KS_PARSE_OK: break;
+    case KS_PARSE_NEGATIVE: *reason = KS_BAD_NEGATIVE; return KS_OK;
+    default: *reason = KS_BAD_VALUE; return KS_OK;
+    }
+    fcity = field_of(f, rec, KS_F_CITY_CODE);
+    if (ks_parse_digits(fcity.ptr, fcity.len, &city_code, &city_ndig) != KS_PARSE_OK ||
+        (city_ndig != 4 && city_ndig != 6)) {
+        *reason = KS_BAD_CITY_CODE;
+        return KS_OK;
+    }
+    KS_CHECK(ks_intern_get(ctx, &agg->firms, fid.ptr, fid.len, ks_hash64(fid.ptr, fid.len),
+                           &row->firm, &is_new));
+    row->flow = v_flow;
+    row->hs6 = (int32_t)(ndig == 8 ? code / 100 : code);
+    row->ownership = v_own;
+    row->trader = v_name;
+    row->processing = v_mode;
+    row->city = ks_refdata_city_of_code(p->ref, city_code, city_ndig);
+    return KS_OK;
+}
+
+/* The cleaning rules, for a well-formed row; adds what the firm-year
+ * attributes need whatever the verdict. */
+static int clean_row(ks_ctx *ctx, ks_row_parser *p, ks_row *row, ks_aggregates *agg,
+                     ks_report *report, int *reason)
+{
+    const ks_job *job = p->job;
+    int vintage = ks_job_vintage_of_year(job, job->first_year + row->year_idx - 1);
+    int ntargets = 0;
+    const int32_t *targets = ks_refdata_hs6_targets(p->ref, vintage, row->hs6, &ntargets);
+    uint64_t fy = KS_KEY(row->firm, row->year_idx, 0);
+    if (row->city >= 0)
+        KS_CHECK(ks_summap_add(ctx, &agg->table[KS_AGG_CITY], fy | (uint32_t)row->city, row->value));
+    KS_CHECK(ks_summap_add(ctx, &agg->table[KS_AGG_OWNERSHIP], fy | (uint32_t)row->ownership, row->value));
+    KS_CHECK(ks_summap_add(ctx, &agg->table[KS_AGG_TRADER], fy, row->trader));
+    if (row->trader && job->drop_traders)
+        *reason = KS_DROP_TRADER;
+    else if (row->processing && job->drop_processing)
+        *reason = KS_DROP_PROCESSING;
+    else if (row->city < 0)
+        *reason = KS_DROP_UNKNOWN_CITY;
+    else if (ntargets == 0)
+        *reason = KS_DROP_UNMAPPED_HS;
+    else
+        *reason = KS_ROW_KEPT;
+    if (*reason != KS_ROW_KEPT)
+        return KS_OK;
+    /* Split the value equally over distinct headings, exactly: the remainder
+     * of the integer division goes one micro-dollar each to the first ones. */
+    for (int t = 0; t < ntargets; t++) {
+        int64_t share = row->value / ntargets + (t < row->value % ntargets ? 1 : 0);
+        KS_CHECK(ks_summap_add(ctx, &agg->table[KS_AGG_FLOWS],
+                               KS_KEY(row->firm, row->year_idx, KS_FLOW_PAYLOAD(targets[t], row->flow)),
+                               share));
+    }
+    KS_CHECK(ks_summap_add(ctx, &agg->table[KS_AGG_ROWS], fy, 1));
+    if (ntargets > 1)
+        KS_REPORT_AT(report, row->year_idx, KS_COUNT_SPLIT)++;
+    KS_REPORT_AT(report, row->year_idx, KS_COUNT_VALUE) += row->value;
+    return KS_OK;
+}
+
+/* One line of the rejects file: file,line,reason,"record as read". */
+static int add_reject(ks_ctx *ctx, ks_row_parser *p, ks_buf *rejects, const ks_input_file *f,
+                      const char *map, const ks_csv_record *rec, size_t rec_len, int reason)
+{
+    const char *text = map + rec->offset, *u;
+    size_t ulen;
+    while (rec_len > 0 && (text[rec_len - 1] == '\n' || text[rec_len - 1] == '\r'))
+        rec_len--;
+    if (ks_text_to_utf8(ctx, p->conv, text, rec_len, &u, &ulen) != KS_OK) {
+        ks_clear_error(ctx); /* keep the raw bytes: they are the evidence */
+        u = text;
+        ulen = rec_len;
+    }
+    KS_CHECK(ks_buf_printf(ctx, rejects, "\"%s\",%lld,%s,\"", f->path, (long long)rec->line,
+                           ks_reason_name(reason)));
+    for (size_t i = 0; i < ulen; i++) {
+        if (u[i] == '"')
+            KS_CHECK(ks_buf_append(ctx, rejects, "\"\"", 2));
+        else
+            KS_CHECK(ks_buf_append(ctx, rejects, u + i, 1));
+    }
+    return ks_buf_append(ctx, rejects, "\"\n", 2);
+}
+
+int ks_row_parser_run(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *file,
+                      const ks_piece *piece, const char *map, ks_aggregates *agg,
+                      ks_report *report, ks_buf *rejects, ks_ingest_meter *meter)
+{
+    ks_csv_reader *reader = NULL;
+    ks_csv_record rec;
+    int has = 1, rc;
+    double start_bytes = meter->bytes;
+    if (p->conv_encoding != (int)file->encoding) {
+        ks_text_conv_close(p->conv);
+        p->conv = NULL;
+        KS_CHECK(ks_text_conv_open(ctx, &p->conv, file->encoding));
+        p->conv_encoding = (int)file->encoding;
+    }
+    KS_CHECK(ks_csv_open_mem(ctx, &reader, map + piece->begin, piece->end - piece->begin,
+                             file->delimiter, piece->begin, piece->first_line));
+    for (;;) {
+        ks_row row;
+        int reason;
+        size_t before = ks_csv_consumed(reader);
+        KS_TRY(rc, ks_csv_next(ctx, reader, &rec, &has), done);
+        if (!has)
+            break;
+        KS_TRY(rc, check_row(ctx, p, file, &rec, agg, &row, &reason), done);
+        if (reason == KS_ROW_KEPT)
+            KS_TRY(rc, clean_row(ctx, p, &row, agg, report, &reason), done);
+        KS_REPORT_AT(report, row.year_idx, KS_COUNT_ROWS)++;
+        KS_REPORT_AT(report, row.year_idx, reason)++;
+        if (ks_reason_is_bad(reason))
+            KS_TRY(rc, add_reject(ctx, p, rejects, file, map, &rec,
+                                  ks_csv_consumed(reader) - before, reason), done);
+        if (((int64_t)++meter->rows & 0xffff) == 0) {
+            meter->bytes = start_bytes + (double)ks_csv_consumed(reader);
+            ks_progress_update(ctx, &meter->progress, meter->bytes, meter->rows);
+        }
+    }
+    meter->bytes = start_bytes + (double)(piece->end - piece->begin);
+done:
+    ks_csv_close(reader);
+    return rc;
+}
+
+int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg)
+{
+    memset(agg, 0, sizeof *agg);
+    KS_CHECK(ks_intern_init(ctx, &agg->firms, 1 << 12));
+    for (int t = 0; t < KS_NAGG; t++)
+        KS_CHECK(ks_summap_init(ctx, &agg->table[t], t == KS_AGG_FLOWS ? 1 << 16 : 1 << 12));
+    return KS_OK;
+}
+
+void ks_aggregates_free(ks_aggregates *agg)
+{
+    ks_intern_free(&agg->firms);
+    for (int t = 0; t < KS_NAGG; t++)
+        ks_summap_free(&agg->table[t]);
+}
