@@ -66,4 +66,21 @@ typedef enum ks_ownership {
 const char *ks_ownership_name(int ownership);    /* "soe", "private", ... */
 const char *ks_ownership_label_zh(int ownership); /* 国有企业, ... ("" for other) */
 
+/* Classification of UTF-8 text fields; the rules of method.md section 1. */
+#include <stddef.h>
+
+#include "ks_mem.h"
+
+/* KS_FLOW_IMPORT for 进口/进/import/imports/I, KS_FLOW_EXPORT for 出口/出/export/
+ * exports/E (ASCII case-insensitive), -1 otherwise. */
+int ks_customs_flow(const char *s, size_t len);
+/* 1 if the firm name contains one of the keywords (a trading company). */
+int ks_customs_is_trader(const char *s, size_t len, const ks_strlist *keywords);
+/* 1 if the trade mode equals one of `modes` or contains one of `keywords`. */
+int ks_customs_is_processing(const char *s, size_t len, const ks_strlist *keywords,
+                             const ks_strlist *modes);
+/* The ownership category of a 企业性质 label: the seven standard labels or
+ * their English names, then common variants (国有..., 民营..., 外资...). */
+int ks_customs_ownership(const char *s, size_t len);
+
 #endif

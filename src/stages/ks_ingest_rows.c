@@ -64,74 +64,6 @@ void ks_row_parser_close(ks_row_parser *p)
     free(p);
 }
 
-static int contains(const char *s, size_t len, const char *needle)
-{
-    return memmem(s, len, needle, strlen(needle)) != NULL;
-}
-
-static int equals(const char *s, size_t len, const char *word)
-{
-    return strlen(word) == len && !memcmp(s, word, len);
-}
-
-static int equals_nocase(const char *s, size_t len, const char *word)
-{
-    return strlen(word) == len && !strncasecmp(s, word, len);
-}
-
-static int classify_flow(const char *s, size_t len)
-{
-    if (equals(s, len, "进口") || equals_nocase(s, len, "import") || equals_nocase(s, len, "i") ||
-        equals_nocase(s, len, "imports") || equals(s, len, "进"))
-        return KS_FLOW_IMPORT;
-    if (equals(s, len, "出口") || equals_nocase(s, len, "export") || equals_nocase(s, len, "e") ||
-        equals_nocase(s, len, "exports") || equals(s, len, "出"))
-        return KS_FLOW_EXPORT;
-    return -1;
-}
-
-static int classify_mode(const ks_job *job, const char *s, size_t len)
-{
-    for (size_t i = 0; i < job->processing_modes.n; i++)
-        if (equals(s, len, job->processing_modes.items[i]))
-            return 1;
-    for (size_t i = 0; i < job->processing_keywords.n; i++)
-        if (contains(s, len, job->processing_keywords.items[i]))
-            return 1;
-    return 0;
-}
-
-static int classify_ownership(const char *s, size_t len)
-{
-    for (int o = 1; o < KS_NOWNERSHIP; o++)
-        if (equals(s, len, ks_ownership_label_zh(o)) || equals_nocase(s, len, ks_ownership_name(o)))
-            return o;
-    /* common variants of customs exports */
-    if (contains(s, len, "国有"))
-        return KS_OWN_SOE;
-    if (contains(s, len, "集体"))
-        return KS_OWN_COLLECTIVE;
-    if (contains(s, len, "私营") || contains(s, len, "民营"))
-        return KS_OWN_PRIVATE;
-    if (contains(s, len, "个体"))
-        return KS_OWN_INDIVIDUAL;
-    if (contains(s, len, "合资"))
-        return KS_OWN_JOINT_VENTURE;
-    if (contains(s, len, "合作"))
-        return KS_OWN_COOPERATIVE;
-    if (contains(s, len, "独资") || contains(s, len, "外资"))
-        return KS_OWN_FOREIGN;
-    return KS_OWN_OTHER;
-}
-
-static int classify_name(const ks_job *job, const char *s, size_t len)
-{
-    for (size_t i = 0; i < job->trader_keywords.n; i++)
-        if (contains(s, len, job->trader_keywords.items[i]))
-            return 1;
-    return 0;
-}
-
 enum { KS_TEXT_FLOW, KS_TEXT_MODE, KS_TEXT_OWN, KS_TEXT_NAME };
 
 /* The verdict on a text field, through its cache; -2 for bad encoding. */
@@ -152,13 +84,13 @@ static int text_verdict(ks_ctx *ctx, ks_row_parser *p, int kind, const char *s, 
         ks_clear_error(ctx);
         v = -2;
     } else if (kind == KS_TEXT_FLOW) {
-        v = classify_flow(u, ulen);
+        v = ks_customs_flow(u, ulen);
     } else if (kind == KS_TEXT_MODE) {
-        v = classify_mode(p->job, u, ulen);
+        v = ks_customs_is_processing(u, ulen, &p->job->processing_keywords, &p->job->processing_modes);
     } else if (kind == KS_TEXT_OWN) {
-        v = classify_ownership(u, ulen);
+        v = ks_customs_ownership(u, ulen);
     } else {
-        v = classify_name(p->job, u, ulen);
+        v = ks_customs_is_trader(u, ulen, &p->job->trader_keywords);
     }
     KS_CHECK(ks_summap_add(ctx, cache, h, v));
     *verdict = v;

@@ -245,7 +245,11 @@ int ks_synth_firm_imports(ks_ctx *ctx, const ks_synth_world *w, ks_synth_firm *f
     if (m > 60)
         m = 60;
     for (int64_t k = 0; k < m; k++) {
-        int h = ks_synth_nearest_product(w, f->cap + p->import_spread * ks_rng_normal(&r));
+        /* now and then an import unrelated to the capability: every heading
+         * gets traded somewhere */
+        int h = ks_rng_bernoulli(&r, p->p_explore)
+                    ? (int)ks_rng_below(&r, (uint64_t)w->np)
+                    : ks_synth_nearest_product(w, f->cap + p->import_spread * ks_rng_normal(&r));
         if (s->mark[h])
             continue;
         s->mark[h] = 1;

@@ -56,6 +56,7 @@ typedef struct ks_synth_params {
     double drift;                    /* sd of the yearly capability drift */
     double import_spread;            /* sd of imported products around the capability */
     double p_no_import;              /* chance that a firm imports nothing in a year */
+    double p_explore;                /* chance that an import is any heading at all */
     double lambda_import;            /* imports = 1 + Poisson(lambda * scale) */
     double scale_sigma;              /* firm scale ~ lognormal(-s^2/2, s) */
     /* export equation: Phi(b0 + a1 dF + a2 dC + a3 dF dC + rho last + u) */

@@ -73,8 +73,8 @@ static int ini_params(ks_ctx *ctx, const ks_synth_world *w, ks_buf *b)
         w->np, w->ring_len, p->chapter_gap, p->position_noise, p->psi_scale, p->band));
     KS_CHECK(ks_buf_printf(ctx, b,
         "\n[firms]\ncity_spread = %g\ncapability_drift = %g\nimport_spread = %g\n"
-        "p_no_import = %g\nlambda_import = %g\nscale_sigma = %g\ncore_band = %d\n",
-        p->city_spread, p->drift, p->import_spread, p->p_no_import, p->lambda_import,
+        "p_no_import = %g\np_explore = %g\nlambda_import = %g\nscale_sigma = %g\ncore_band = %d\n",
+        p->city_spread, p->drift, p->import_spread, p->p_no_import, p->p_explore, p->lambda_import,
         p->scale_sigma, p->core_band));
     KS_CHECK(ks_buf_printf(ctx, b,
         "\n[export_model]\n; P(export) = Phi(b0 + a1*dF + a2*dC + a3*dF*dC + rho*exported_last_year + u)\n"

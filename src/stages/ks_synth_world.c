@@ -35,6 +35,7 @@ int ks_synth_params_for(ks_ctx *ctx, const char *preset, ks_synth_params *par)
     par->drift = 1.5;
     par->import_spread = 6.0;
     par->p_no_import = 0.15;
+    par->p_explore = 0.08;
     par->lambda_import = 4.0;
     par->scale_sigma = 0.8;
     par->b0 = -2.6;
@@ -51,6 +52,8 @@ int ks_synth_params_for(ks_ctx *ctx, const char *preset, ks_synth_params *par)
     par->rate_bad = 0.0003;
     par->rate_unknown_city = 0.0015;
     par->rate_unmapped = 0.0015;
+    if (strcmp(preset, "full") == 0)
+        par->lambda_import = 18.0; /* ~20 headings per firm-year, for benchmarks */
     return KS_OK;
 }
 
@@ -269,20 +272,25 @@ static void build_unknown_codes(ks_synth_world *w)
             w->unknown_codes[w->n_unknown++] = candidates[k];
 }
 
-/* Entrants per year so that the expected number of live firms grows
- * geometrically from n_firms_first to n_firms_last. */
+/* Planned live firms in a year: geometric growth from n_firms_first in 2002
+ * to n_firms_last in 2016, whatever years are written. */
+static double planned_firms(const ks_synth_params *p, int year)
+{
+    double t = (double)(year - KS_SYNTH_MIN_YEAR) / (KS_SYNTH_MAX_YEAR - KS_SYNTH_MIN_YEAR);
+    return p->n_firms_first * pow((double)p->n_firms_last / p->n_firms_first, t);
+}
+
+/* Entrants per year so that the expected number of live firms follows the
+ * plan: the first year written starts with its planned population. */
 static int build_population(ks_ctx *ctx, ks_synth_world *w)
 {
     const ks_synth_params *p = &w->par;
-    double prev = p->n_firms_first;
     KS_CHECK(ks_calloc(ctx, &w->entry_start, (size_t)w->nyears + 1, sizeof(int64_t), "synth plan"));
-    w->entry_start[1] = p->n_firms_first;
+    w->entry_start[1] = llround(planned_firms(p, w->first_year));
     for (int k = 1; k < w->nyears; k++) {
-        double target = p->n_firms_first *
-                        pow((double)p->n_firms_last / p->n_firms_first, (double)k / (w->nyears - 1));
-        double entrants = target - p->survival * prev;
+        double entrants = planned_firms(p, w->first_year + k) -
+                          p->survival * planned_firms(p, w->first_year + k - 1);
         w->entry_start[k + 1] = w->entry_start[k] + (entrants > 0 ? (int64_t)llround(entrants) : 0);
-        prev = target;
     }
     w->n_firms = w->entry_start[w->nyears];
     if (w->n_firms > 1000000)

@@ -1,0 +1,40 @@
+# Shared by the integration tests: tests/mpi/test_*.sh KSPILL SOURCE_DIR WORK_DIR
+set -euo pipefail
+KSPILL=$1
+SRC=$2
+WORK=$3
+PY=/usr/bin/python3          # Debian's python3, with numpy/pandas/h5py
+MPIEXEC=${MPIEXEC:-mpiexec}
+rm -rf "$WORK"
+mkdir -p "$WORK"
+cd "$WORK"
+
+fail() { echo "CHECK FAILED: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+# run N ARGS...: kspill under MPI with N ranks
+run() { local n=$1; shift; "$MPIEXEC" -n "$n" "$KSPILL" -q "$@"; }
+
+# expect_fail STATUS PATTERN ARGS...: kspill must exit with STATUS and say PATTERN
+expect_fail() {
+  local want=$1 pattern=$2; shift 2
+  local out status=0
+  out=$("$MPIEXEC" -n 1 "$KSPILL" "$@" 2>&1) || status=$?
+  [ "$status" -eq "$want" ] || fail "kspill $* exited $status, expected $want; said: $out"
+  grep -q -- "$pattern" <<<"$out" || fail "kspill $* did not say '$pattern'; said: $out"
+  ok "kspill $* -> exit $status: $(grep -m1 -- "$pattern" <<<"$out" | cut -c1-160)"
+}
+
+# same_h5 A B [h5diff options]: every dataset and attribute equal
+same_h5() {
+  local a=$1 b=$2; shift 2
+  h5diff "$@" "$a" "$b" >h5diff.out 2>&1 || { cat h5diff.out >&2; fail "$a and $b differ"; }
+}
+
+# a job file for the synthetic CSVs in DIR: tiny_job OUT DIR [extra lines]
+tiny_job() {
+  local out=$1 dir=$2; shift 2
+  sed -e "s|^workdir = .*|workdir = $out|" \
+      -e "s|^synthetic = .*|files = $dir/customs_*.csv|" "$SRC/jobs/tiny.ini" > "$out.ini"
+  for line in "$@"; do echo "$line" >> "$out.ini"; done
+}

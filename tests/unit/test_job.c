@@ -1,0 +1,163 @@
+/* test_job.c - the job file: defaults, parsing, overrides, errors, docs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ks_job.h"
+#include "ks_test.h"
+
+static char *write_temp(const char *text)
+{
+    static char path[64];
+    int fd;
+    strcpy(path, "/tmp/ks_test_job_XXXXXX");
+    fd = mkstemp(path);
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+        return NULL;
+    close(fd);
+    return path;
+}
+
+static void test_defaults_are_the_papers(void)
+{
+    ks_job job;
+    ks_job_defaults(&job);
+    CU_ASSERT_EQUAL(job.first_year, 2002);
+    CU_ASSERT_EQUAL(job.last_year, 2016);
+    CU_ASSERT_EQUAL(job.trader_keywords.n, 8);
+    CU_ASSERT_STRING_EQUAL(job.trader_keywords.items[1], "进出口");
+    CU_ASSERT_STRING_EQUAL(job.processing_keywords.items[0], "加工");
+    CU_ASSERT_EQUAL(ks_job_vintage_of_year(&job, 2006), KS_HS2002);
+    CU_ASSERT_EQUAL(ks_job_vintage_of_year(&job, 2007), KS_HS2007);
+    CU_ASSERT_EQUAL(ks_job_vintage_of_year(&job, 2016), KS_HS2012);
+    CU_ASSERT_EQUAL(ks_job_vintage_of_year(&job, 2017), -1);
+    CU_ASSERT_STRING_EQUAL(job.columns[KS_F_VALUE_USD], "value_usd");
+    CU_ASSERT_DOUBLE_EQUAL(job.reject_threshold, 0.001, 1e-15);
+    CU_ASSERT_EQUAL(job.drop_traders, 1);
+    ks_job_free(&job);
+}
+
+static void test_file_lists_and_overrides(void)
+{
+    ks_ctx ctx;
+    ks_job job;
+    const char *path = write_temp("[job]\nyears = 2005 - 2010 ; comment\nworkdir = w\n"
+                                  "[input]\nfiles = a.csv, b/*.csv\n  c.csv\n"
+                                  "[columns]\nfirm_id = 企业编码\n"
+                                  "[cleaning]\ntrader_keywords = 贸易\n");
+    ks_ctx_init(&ctx, MPI_COMM_NULL);
+    ks_job_defaults(&job);
+    CU_ASSERT_EQUAL_FATAL(ks_job_load(&ctx, &job, path), KS_OK);
+    CU_ASSERT_EQUAL(job.first_year, 2005);
+    CU_ASSERT_EQUAL(job.last_year, 2010);
+    CU_ASSERT_EQUAL(job.files.n, 3); /* a continuation line adds to the list */
+    CU_ASSERT_STRING_EQUAL(job.files.items[2], "c.csv");
+    CU_ASSERT_STRING_EQUAL(job.columns[KS_F_FIRM_ID], "企业编码");
+    CU_ASSERT_EQUAL(job.trader_keywords.n, 1); /* the file's list replaces the default */
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "input.files", "x.csv", "--set"), KS_OK);
+    CU_ASSERT_EQUAL(job.files.n, 1);
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "input.reject_threshold", "0.5%", "--set"), KS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(job.reject_threshold, 0.005, 1e-15);
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "input.delimiter", "tab", "--set"), KS_OK);
+    CU_ASSERT_EQUAL(job.delimiter, '\t');
+    CU_ASSERT_EQUAL(ks_job_validate(&ctx, &job), KS_OK);
+    CU_ASSERT_STRING_EQUAL(job.name, strrchr(path, '/') + 1);
+    unlink(path);
+    ks_job_free(&job);
+}
+
+static void expect_error(const char *text, int code, const char *needle)
+{
+    ks_ctx ctx;
+    ks_job job;
+    const char *path = write_temp(text);
+    ks_ctx_init(&ctx, MPI_COMM_NULL);
+    ks_job_defaults(&job);
+    CU_ASSERT_EQUAL(ks_job_load(&ctx, &job, path), code);
+    if (!strstr(ctx.msg, needle))
+        fprintf(stderr, "\nmessage '%s' lacks '%s'\n", ctx.msg, needle);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.msg, needle));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.msg, path));
+    unlink(path);
+    ks_job_free(&job);
+}
+
+static void test_errors_name_file_and_line(void)
+{
+    expect_error("[job]\nyeers = 2002\n", KS_EUSAGE, ":2: unknown key 'yeers' in [job]");
+    expect_error("[job]\nyears = 2002\n[bogus]\nx = 1\n", KS_EUSAGE, ":4: unknown section [bogus]");
+    expect_error("[columns]\nprice = 金额\n", KS_EUSAGE, ":2: [columns] price: not a canonical field");
+    expect_error("[job]\nyears = 2002\nyears = 2003\n", KS_EUSAGE, ":3: [job] years is given twice");
+    expect_error("[input]\nencoding = latin1\n", KS_EUSAGE, "expected auto, utf-8 or gbk");
+    expect_error("[cleaning]\ndrop_traders = maybe\n", KS_EUSAGE, "expected yes or no");
+    expect_error("[job]\nthis is not ini\n", KS_EUSAGE, ":2: not a valid INI line");
+    {
+        char text[400] = "[input]\nfiles = ";
+        memset(text + strlen(text), 'a', 250);
+        expect_error(text, KS_EUSAGE, ":2: line is longer than 198 bytes");
+    }
+}
+
+static void test_validate(void)
+{
+    ks_ctx ctx;
+    ks_job job;
+    ks_ctx_init(&ctx, MPI_COMM_NULL);
+    ks_job_defaults(&job);
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "harmonise.hs2007_years", "2006-2011", "t"), KS_OK);
+    CU_ASSERT_EQUAL(ks_job_validate(&ctx, &job), KS_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.msg, "overlap"));
+    ks_job_free(&job);
+    ks_job_defaults(&job);
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "columns.hs_code", "", "t"), KS_OK);
+    CU_ASSERT_EQUAL(ks_job_validate(&ctx, &job), KS_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.msg, "hs_code"));
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "nodot", "1", "--set"), KS_EUSAGE);
+    ks_job_free(&job);
+}
+
+/* Every key of the schema is documented in docs/job-file.md. */
+static void note_missing(const char *section, const char *key, void *arg)
+{
+    const char *doc = arg;
+    char needle[128];
+    snprintf(needle, sizeof needle, "`%s`", key);
+    if (!strstr(doc, needle)) {
+        fprintf(stderr, "\ndocs/job-file.md does not document [%s] %s\n", section, key);
+        CU_FAIL("undocumented job key");
+    }
+    snprintf(needle, sizeof needle, "[%s]", section);
+    CU_ASSERT_PTR_NOT_NULL(strstr(doc, needle));
+}
+
+static void test_every_key_documented(void)
+{
+    char path[512], *doc;
+    FILE *f;
+    long n;
+    snprintf(path, sizeof path, "%s/../docs/job-file.md", KS_TEST_SOURCE_DIR);
+    f = fopen(path, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    doc = calloc((size_t)n + 1, 1);
+    CU_ASSERT_EQUAL_FATAL(fread(doc, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    ks_job_visit_keys(note_missing, doc);
+    free(doc);
+}
+
+int main(void)
+{
+    static const ks_test_case cases[] = {
+        {"defaults are the paper's", test_defaults_are_the_papers},
+        {"file, lists and overrides", test_file_lists_and_overrides},
+        {"errors name file and line", test_errors_name_file_and_line},
+        {"validate", test_validate},
+        {"every key documented", test_every_key_documented},
+        {NULL, NULL},
+    };
+    return ks_test_run("job", cases);
+}
