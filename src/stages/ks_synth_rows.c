@@ -314,6 +314,8 @@ static int cmp_key(const void *a, const void *b)
 static int count_distinct_keys(ks_synth_scratch *s)
 {
     int n = 0;
+    if (s->n_keys == 0)
+        return 0; /* keys may still be NULL: qsort(NULL, 0) is undefined */
     qsort(s->keys, s->n_keys, sizeof *s->keys, cmp_key);
     for (size_t k = 0; k < s->n_keys; k++)
         n += k == 0 || s->keys[k] != s->keys[k - 1];

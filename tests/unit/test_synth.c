@@ -157,7 +157,7 @@ static int read_truth(const char *dir, truth *t)
     next_record(&p, end, &rec);
     t->ncol = rec.n;
     for (int c = 0; c < rec.n; c++)
-        snprintf(t->names[c], sizeof t->names[c], "%s", rec.f[c]);
+        snprintf(t->names[c], sizeof t->names[c], "%.31s", rec.f[c]);
     while (t->nrows <= NYEARS && next_record(&p, end, &rec)) {
         t->years[t->nrows] = atoi(rec.f[0]);
         for (int c = 0; c < rec.n && c < MAXCOL; c++)
