@@ -35,9 +35,9 @@ int ks_summap_init(ks_ctx *ctx, ks_summap *m, size_t expected)
 {
     memset(m, 0, sizeof *m);
     m->cap = pow2_at_least(expected * 2);
-    KS_CHECK(ks_calloc(ctx, &m->keys, m->cap, sizeof *m->keys, "aggregation table keys"));
-    KS_CHECK(ks_calloc(ctx, &m->sums, m->cap, sizeof *m->sums, "aggregation table sums"));
-    memset(m->keys, 0xff, m->cap * sizeof *m->keys);
+    KS_CHECK(ks_calloc(ctx, &m->e, m->cap, sizeof *m->e, "aggregation table"));
+    for (size_t i = 0; i < m->cap; i++)
+        m->e[i].key = KS_SUMMAP_EMPTY;
     return KS_OK;
 }
 
@@ -46,12 +46,11 @@ static int summap_grow(ks_ctx *ctx, ks_summap *m)
     ks_summap bigger;
     KS_CHECK(ks_summap_init(ctx, &bigger, m->cap));
     for (size_t i = 0; i < m->cap; i++) {
-        if (m->keys[i] != KS_SUMMAP_EMPTY) {
-            size_t j = mix64(m->keys[i]) & (bigger.cap - 1);
-            while (bigger.keys[j] != KS_SUMMAP_EMPTY)
+        if (m->e[i].key != KS_SUMMAP_EMPTY) {
+            size_t j = mix64(m->e[i].key) & (bigger.cap - 1);
+            while (bigger.e[j].key != KS_SUMMAP_EMPTY)
                 j = (j + 1) & (bigger.cap - 1);
-            bigger.keys[j] = m->keys[i];
-            bigger.sums[j] = m->sums[i];
+            bigger.e[j] = m->e[i];
         }
     }
     bigger.n = m->n;
@@ -66,24 +65,33 @@ int ks_summap_add(ks_ctx *ctx, ks_summap *m, uint64_t key, int64_t value)
     if ((m->n + 1) * 10 > m->cap * 7)
         KS_CHECK(summap_grow(ctx, m));
     j = mix64(key) & (m->cap - 1);
-    while (m->keys[j] != key) {
-        if (m->keys[j] == KS_SUMMAP_EMPTY) {
-            m->keys[j] = key;
+    while (m->e[j].key != key) {
+        if (m->e[j].key == KS_SUMMAP_EMPTY) {
+            m->e[j].key = key;
             m->n++;
             break;
         }
         j = (j + 1) & (m->cap - 1);
     }
-    m->sums[j] += value;
+    m->e[j].sum += value;
     return KS_OK;
+}
+
+int ks_sumcache_flush(ks_ctx *ctx, ks_summap *m, ks_sumcache *c)
+{
+    int rc = KS_OK;
+    if (c->key != KS_SUMMAP_EMPTY)
+        rc = ks_summap_add(ctx, m, c->key, c->sum);
+    ks_sumcache_init(c);
+    return rc;
 }
 
 int ks_summap_find(const ks_summap *m, uint64_t key, int64_t *sum)
 {
     size_t j = mix64(key) & (m->cap - 1);
-    for (; m->keys[j] != KS_SUMMAP_EMPTY; j = (j + 1) & (m->cap - 1))
-        if (m->keys[j] == key) {
-            *sum = m->sums[j];
+    for (; m->e[j].key != KS_SUMMAP_EMPTY; j = (j + 1) & (m->cap - 1))
+        if (m->e[j].key == key) {
+            *sum = m->e[j].sum;
             return 1;
         }
     return 0;
@@ -101,9 +109,9 @@ int ks_summap_sorted(ks_ctx *ctx, ks_summap *m, uint64_t **keys, int64_t **sums,
     size_t k = 0;
     KS_CHECK(ks_calloc(ctx, &pairs, m->n * 2 + 1, sizeof *pairs, "sorted aggregates"));
     for (size_t i = 0; i < m->cap; i++)
-        if (m->keys[i] != KS_SUMMAP_EMPTY) {
-            pairs[2 * k] = m->keys[i];
-            pairs[2 * k + 1] = (uint64_t)m->sums[i];
+        if (m->e[i].key != KS_SUMMAP_EMPTY) {
+            pairs[2 * k] = m->e[i].key;
+            pairs[2 * k + 1] = (uint64_t)m->e[i].sum;
             k++;
         }
     qsort(pairs, k, 2 * sizeof *pairs, cmp_pair);
@@ -127,8 +135,7 @@ int ks_summap_sorted(ks_ctx *ctx, ks_summap *m, uint64_t **keys, int64_t **sums,
 
 void ks_summap_free(ks_summap *m)
 {
-    free(m->keys);
-    free(m->sums);
+    free(m->e);
     memset(m, 0, sizeof *m);
 }
 

@@ -16,9 +16,14 @@
 
 #define KS_SUMMAP_EMPTY UINT64_MAX /* the one key that cannot be stored */
 
+typedef struct ks_summap_entry {
+    uint64_t key; /* KS_SUMMAP_EMPTY for a free slot */
+    int64_t sum;
+} ks_summap_entry;
+
+/* Key and sum side by side: an add costs one cache miss, not two. */
 typedef struct ks_summap {
-    uint64_t *keys;
-    int64_t *sums;
+    ks_summap_entry *e;
     size_t cap;   /* power of two */
     size_t n;
 } ks_summap;
@@ -26,6 +31,36 @@ typedef struct ks_summap {
 int ks_summap_init(ks_ctx *ctx, ks_summap *m, size_t expected);
 /* sums[key] += value (inserting key with 0 first). */
 int ks_summap_add(ks_ctx *ctx, ks_summap *m, uint64_t key, int64_t value);
+/* A one-entry write cache in front of a summap: rows of one firm, year and
+ * product tend to come together, so most adds touch only this entry and the
+ * table (a cache miss each) is updated once per run of equal keys. */
+typedef struct ks_sumcache {
+    uint64_t key; /* KS_SUMMAP_EMPTY when empty */
+    int64_t sum;
+} ks_sumcache;
+
+static inline void ks_sumcache_init(ks_sumcache *c)
+{
+    c->key = KS_SUMMAP_EMPTY;
+    c->sum = 0;
+}
+
+/* Write the pending entry to the table and empty the cache. */
+int ks_sumcache_flush(ks_ctx *ctx, ks_summap *m, ks_sumcache *c);
+
+static inline int ks_sumcache_add(ks_ctx *ctx, ks_summap *m, ks_sumcache *c, uint64_t key,
+                                  int64_t value)
+{
+    if (c->key != key) {
+        int rc = ks_sumcache_flush(ctx, m, c);
+        if (rc != KS_OK)
+            return rc;
+        c->key = key;
+    }
+    c->sum += value;
+    return KS_OK;
+}
+
 /* 1 and *sum when key is present, 0 otherwise. */
 int ks_summap_find(const ks_summap *m, uint64_t key, int64_t *sum);
 /* Move the entries out as arrays sorted by key (m is emptied). */

@@ -51,8 +51,8 @@ static int plan_outbox(ks_ctx *ctx, const ks_aggregates *agg, ks_outbox *ob)
     for (int t = 0; t < KS_NAGG; t++) {
         const ks_summap *m = &agg->table[t];
         for (size_t i = 0; i < m->cap; i++)
-            if (m->keys[i] != KS_SUMMAP_EMPTY)
-                ob->bytes[ob->dest_of[KS_KEY_FIRM(m->keys[i])]] += 16;
+            if (m->e[i].key != KS_SUMMAP_EMPTY)
+                ob->bytes[ob->dest_of[KS_KEY_FIRM(m->e[i].key)]] += 16;
     }
     for (int d = 0; d < ctx->nranks; d++)
         if (ob->bytes[d] > INT_MAX)
@@ -97,7 +97,7 @@ static int pack(ks_ctx *ctx, const ks_aggregates *agg, const ks_outbox *ob, cons
             at[d] += 8;
         }
         for (size_t i = 0; i < m->cap; i++) {
-            uint64_t k = m->keys[i];
+            uint64_t k = m->e[i].key;
             uint32_t f, idx, low;
             if (k == KS_SUMMAP_EMPTY)
                 continue;
@@ -106,7 +106,7 @@ static int pack(ks_ctx *ctx, const ks_aggregates *agg, const ks_outbox *ob, cons
             low = (uint32_t)(k & 0xffffffffu);
             put(&at[ob->dest_of[f]], &idx, 4);
             put(&at[ob->dest_of[f]], &low, 4);
-            put(&at[ob->dest_of[f]], &m->sums[i], 8);
+            put(&at[ob->dest_of[f]], &m->e[i].sum, 8);
             counts[ob->dest_of[f]]++;
         }
         for (int d = 0; d < nranks; d++)

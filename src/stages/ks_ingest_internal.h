@@ -60,6 +60,7 @@ enum {
     KS_AGG_OWNERSHIP, /* payload ownership: value of well-formed rows */
     KS_AGG_TRADER,    /* payload 0: number of rows under a trader name */
     KS_AGG_ROWS,      /* payload 0: number of kept rows */
+    KS_AGG_VALUE,     /* payload 0: kept value, micro-USD */
     KS_NAGG
 };
 

@@ -21,6 +21,7 @@ struct ks_row_parser {
     ks_summap mode_cache;      /* hash -> processing (0/1) + 1, -2 bad encoding */
     ks_summap own_cache;       /* hash -> ownership + 1, -2 bad encoding */
     ks_summap name_cache;      /* hash -> trader (0/1) + 1, -2 bad encoding */
+    ks_sumcache pending[KS_NAGG]; /* write caches of the aggregation tables */
 };
 
 /* A row that passed the checks for malformed data. */
@@ -43,6 +44,8 @@ int ks_row_parser_open(ks_ctx *ctx, ks_row_parser **out, const ks_job *job, cons
     p->job = job;
     p->ref = ref;
     p->conv_encoding = -1;
+    for (int t = 0; t < KS_NAGG; t++)
+        ks_sumcache_init(&p->pending[t]);
     if (ks_summap_init(ctx, &p->flow_cache, 64) || ks_summap_init(ctx, &p->mode_cache, 64) ||
         ks_summap_init(ctx, &p->own_cache, 64) || ks_summap_init(ctx, &p->name_cache, 4096)) {
         ks_row_parser_close(p);
@@ -192,6 +195,12 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
     return KS_OK;
 }
 
+static inline int add(ks_ctx *ctx, ks_row_parser *p, ks_aggregates *agg, int table, uint64_t key,
+                      int64_t value)
+{
+    return ks_sumcache_add(ctx, &agg->table[table], &p->pending[table], key, value);
+}
+
 /* The cleaning rules, for a well-formed row; adds what the firm-year
  * attributes need whatever the verdict. */
 static int clean_row(ks_ctx *ctx, ks_row_parser *p, ks_row *row, ks_aggregates *agg,
@@ -203,9 +212,9 @@ static int clean_row(ks_ctx *ctx, ks_row_parser *p, ks_row *row, ks_aggregates *
     const int32_t *targets = ks_refdata_hs6_targets(p->ref, vintage, row->hs6, &ntargets);
     uint64_t fy = KS_KEY(row->firm, row->year_idx, 0);
     if (row->city >= 0)
-        KS_CHECK(ks_summap_add(ctx, &agg->table[KS_AGG_CITY], fy | (uint32_t)row->city, row->value));
-    KS_CHECK(ks_summap_add(ctx, &agg->table[KS_AGG_OWNERSHIP], fy | (uint32_t)row->ownership, row->value));
-    KS_CHECK(ks_summap_add(ctx, &agg->table[KS_AGG_TRADER], fy, row->trader));
+        KS_CHECK(add(ctx, p, agg, KS_AGG_CITY, fy | (uint32_t)row->city, row->value));
+    KS_CHECK(add(ctx, p, agg, KS_AGG_OWNERSHIP, fy | (uint32_t)row->ownership, row->value));
+    KS_CHECK(add(ctx, p, agg, KS_AGG_TRADER, fy, row->trader));
     if (row->trader && job->drop_traders)
         *reason = KS_DROP_TRADER;
     else if (row->processing && job->drop_processing)
@@ -222,11 +231,11 @@ static int clean_row(ks_ctx *ctx, ks_row_parser *p, ks_row *row, ks_aggregates *
      * of the integer division goes one micro-dollar each to the first ones. */
     for (int t = 0; t < ntargets; t++) {
         int64_t share = row->value / ntargets + (t < row->value % ntargets ? 1 : 0);
-        KS_CHECK(ks_summap_add(ctx, &agg->table[KS_AGG_FLOWS],
-                               KS_KEY(row->firm, row->year_idx, KS_FLOW_PAYLOAD(targets[t], row->flow)),
-                               share));
+        KS_CHECK(add(ctx, p, agg, KS_AGG_FLOWS,
+                     KS_KEY(row->firm, row->year_idx, KS_FLOW_PAYLOAD(targets[t], row->flow)), share));
     }
-    KS_CHECK(ks_summap_add(ctx, &agg->table[KS_AGG_ROWS], fy, 1));
+    KS_CHECK(add(ctx, p, agg, KS_AGG_ROWS, fy, 1));
+    KS_CHECK(add(ctx, p, agg, KS_AGG_VALUE, fy, row->value));
     if (ntargets > 1)
         KS_REPORT_AT(report, row->year_idx, KS_COUNT_SPLIT)++;
     KS_REPORT_AT(report, row->year_idx, KS_COUNT_VALUE) += row->value;
@@ -294,6 +303,8 @@ int ks_row_parser_run(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *file,
         }
     }
     meter->bytes = start_bytes + (double)(piece->end - piece->begin);
+    for (int t = 0; t < KS_NAGG && rc == KS_OK; t++)
+        rc = ks_sumcache_flush(ctx, &agg->table[t], &p->pending[t]);
 done:
     ks_csv_close(reader);
     return rc;

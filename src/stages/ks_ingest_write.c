@@ -6,6 +6,7 @@
 #include "ks_h5.h"
 #include "ks_ingest_internal.h"
 #include "ks_mpi.h"
+#include "ks_radix.h"
 
 #define KS_RECORDS_FORMAT_VERSION 1
 
@@ -52,10 +53,50 @@ static void firm_order_free(ks_firm_order *o)
     free(o->pos_of);
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* A table's entries re-keyed by firm position and sorted.  year_major:
+ * (year, position, payload), the order of /flows; else (position, year,
+ * payload), the order of /firm_years. */
+typedef struct ks_sorted {
+    uint64_t *key;
+    int64_t *sum;
+    size_t n;
+} ks_sorted;
+
+static void free_sorted(ks_sorted *t)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    free(t->key);
+    free(t->sum);
+    memset(t, 0, sizeof *t);
+}
+
+static int sort_table(ks_ctx *ctx, ks_summap *m, const ks_firm_order *o, int year_major, ks_sorted *out)
+{
+    uint64_t *tmp_key = NULL;
+    int64_t *tmp_sum = NULL;
+    size_t n = 0;
+    memset(out, 0, sizeof *out);
+    KS_CHECK(ks_calloc(ctx, &out->key, m->n + 1, sizeof *out->key, "sorted aggregates"));
+    KS_CHECK(ks_calloc(ctx, &out->sum, m->n + 1, sizeof *out->sum, "sorted aggregates"));
+    KS_CHECK(ks_calloc(ctx, &tmp_key, m->n + 1, sizeof *tmp_key, "sort scratch"));
+    if (ks_calloc(ctx, &tmp_sum, m->n + 1, sizeof *tmp_sum, "sort scratch") != KS_OK) {
+        free(tmp_key);
+        return ctx->code;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        uint64_t k = m->e[i].key, pos, year = (uint64_t)KS_KEY_YEAR(k), payload;
+        if (k == KS_SUMMAP_EMPTY)
+            continue;
+        pos = o->pos_of[KS_KEY_FIRM(k)];
+        payload = KS_KEY_PAYLOAD(k);
+        out->key[n] = year_major ? year << 56 | pos << 24 | payload : pos << 32 | year << 24 | payload;
+        out->sum[n++] = m->e[i].sum;
+    }
+    out->n = n;
+    ks_radix_sort_pairs(out->key, out->sum, n, tmp_key, tmp_sum);
+    free(tmp_key);
+    free(tmp_sum);
+    ks_summap_free(m);
+    return KS_OK;
 }
 
 /* ---- firm-years ---- */
@@ -69,35 +110,32 @@ typedef struct ks_firm_years {
     double *value_kept;
 } ks_firm_years;
 
-/* The value-weighted choice among (firm, year, category) sums: the category
- * with the largest value, the smallest category on ties.  best[fy] gets it. */
-static int pick_largest(ks_ctx *ctx, const ks_summap *m, ks_summap *best)
+#define KS_FY_PREFIX(k) ((k) & ~(uint64_t)0xffffff)
+
+/* Among the entries of table t at *at with firm-year prefix fy, the payload
+ * with the largest sum (the smallest payload on ties: entries come in
+ * ascending payload); -1 when there is none.  Advances *at past them. */
+static int64_t largest_of(const ks_sorted *t, size_t *at, uint64_t fy)
 {
-    ks_summap top_value;
-    KS_CHECK(ks_summap_init(ctx, &top_value, m->n));
-    KS_CHECK(ks_summap_init(ctx, best, m->n));
-    for (size_t i = 0; i < m->cap; i++) {
-        uint64_t k = m->keys[i], fy;
-        int64_t v = m->sums[i], cur_v, cur_c;
-        uint32_t cat;
-        if (k == KS_SUMMAP_EMPTY)
-            continue;
-        fy = k & ~(uint64_t)0xffffff;
-        cat = KS_KEY_PAYLOAD(k);
-        if (!ks_summap_find(&top_value, fy, &cur_v)) {
-            KS_CHECK(ks_summap_add(ctx, &top_value, fy, v));
-            KS_CHECK(ks_summap_add(ctx, best, fy, cat));
-        } else {
-            (void)ks_summap_find(best, fy, &cur_c);
-            if (v > cur_v || (v == cur_v && cat < (uint32_t)cur_c)) {
-                KS_CHECK(ks_summap_add(ctx, &top_value, fy, v - cur_v));
-                KS_CHECK(ks_summap_add(ctx, best, fy, (int64_t)cat - cur_c));
-            }
+    int64_t best = -1, best_sum = 0;
+    while (*at < t->n && KS_FY_PREFIX(t->key[*at]) < fy)
+        (*at)++;
+    for (; *at < t->n && KS_FY_PREFIX(t->key[*at]) == fy; (*at)++)
+        if (best < 0 || t->sum[*at] > best_sum) {
+            best = (int64_t)(t->key[*at] & 0xffffff);
+            best_sum = t->sum[*at];
         }
-    }
-    ks_summap_free(&top_value);
-    return KS_OK;
+    return best;
 }
+
+/* The sum of table t for firm-year fy (payload 0), 0 when absent. */
+static int64_t sum_of(const ks_sorted *t, size_t *at, uint64_t fy)
+{
+    while (*at < t->n && t->key[*at] < fy)
+        (*at)++;
+    return *at < t->n && t->key[*at] == fy ? t->sum[*at] : 0;
+}
+
 
 static int alloc_firm_years(ks_ctx *ctx, ks_firm_years *fy, int64_t n)
 {
@@ -124,95 +162,63 @@ static void free_firm_years(ks_firm_years *fy)
     free(fy->value_kept);
 }
 
-/* One row per firm-year with a well-formed row, in (firm, year) order. */
+/* One row per firm-year with a well-formed row (the trader table has them
+ * all), in (firm, year) order: one merge walk over the sorted tables. */
 static int build_firm_years(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref,
-                            ks_aggregates *agg, const ks_firm_order *o, const ks_summap *fy_value,
-                            ks_firm_years *fy, ks_report *report)
+                            ks_aggregates *agg, const ks_firm_order *o, ks_firm_years *fy,
+                            ks_report *report)
 {
-    const ks_summap *seen = &agg->table[KS_AGG_TRADER];
-    ks_summap city = {0}, own = {0};
-    uint64_t *order = NULL;
-    int64_t n = 0;
-    int rc;
-    KS_TRY(rc, pick_largest(ctx, &agg->table[KS_AGG_CITY], &city), out);
-    KS_TRY(rc, pick_largest(ctx, &agg->table[KS_AGG_OWNERSHIP], &own), out);
-    KS_TRY(rc, ks_calloc(ctx, &order, seen->n + 1, sizeof *order, "firm-year order"), out);
-    for (size_t i = 0; i < seen->cap; i++)
-        if (seen->keys[i] != KS_SUMMAP_EMPTY)
-            order[n++] = (uint64_t)o->pos_of[KS_KEY_FIRM(seen->keys[i])] << 32 |
-                         (uint64_t)KS_KEY_YEAR(seen->keys[i]) << 24;
-    qsort(order, (size_t)n, sizeof *order, cmp_u64);
-    KS_TRY(rc, alloc_firm_years(ctx, fy, n), out);
-    for (int64_t r = 0; r < n; r++) {
-        uint32_t pos = (uint32_t)(order[r] >> 32), firm = o->by_pos[pos];
-        int year_idx = KS_KEY_YEAR(order[r]);
-        uint64_t key = KS_KEY(firm, year_idx, 0);
-        int64_t v = 0;
-        fy->firm[r] = (int32_t)(o->offset + pos);
+    enum { T, C, O, R, V, N };
+    static const int table_of[N] = {KS_AGG_TRADER, KS_AGG_CITY, KS_AGG_OWNERSHIP, KS_AGG_ROWS, KS_AGG_VALUE};
+    ks_sorted t[N];
+    size_t at[N] = {0};
+    int rc = KS_OK;
+    memset(t, 0, sizeof t);
+    for (int i = 0; i < N && rc == KS_OK; i++)
+        rc = sort_table(ctx, &agg->table[table_of[i]], o, 0, &t[i]);
+    if (rc == KS_OK)
+        rc = alloc_firm_years(ctx, fy, (int64_t)t[T].n);
+    for (size_t r = 0; rc == KS_OK && r < t[T].n; r++) {
+        uint64_t key = t[T].key[r];
+        int year_idx = KS_KEY_YEAR(key);
+        int64_t city = largest_of(&t[C], &at[C], key), own = largest_of(&t[O], &at[O], key);
+        fy->firm[r] = (int32_t)(o->offset + (int64_t)(key >> 32));
         fy->year[r] = (int16_t)(job->first_year + year_idx - 1);
-        fy->city[r] = ks_summap_find(&city, key, &v) ? ref->cities[v].code4 : -1;
-        fy->ownership[r] = (int8_t)(ks_summap_find(&own, key, &v) ? v : KS_OWN_OTHER);
-        fy->trader[r] = (int8_t)(ks_summap_find(seen, key, &v) && v > 0);
-        fy->rows_kept[r] = ks_summap_find(&agg->table[KS_AGG_ROWS], key, &v) ? v : 0;
-        fy->value_kept[r] = ks_summap_find(fy_value, key, &v) ? (double)v / 1e6 : 0.0;
+        fy->city[r] = city >= 0 ? ref->cities[city].code4 : -1;
+        fy->ownership[r] = (int8_t)(own >= 0 ? own : KS_OWN_OTHER);
+        fy->trader[r] = (int8_t)(t[T].sum[r] > 0);
+        fy->rows_kept[r] = sum_of(&t[R], &at[R], key);
+        fy->value_kept[r] = (double)sum_of(&t[V], &at[V], key) / 1e6;
         if (fy->rows_kept[r] > 0)
             report->firms_kept[year_idx]++;
     }
-out:
-    free(order);
-    ks_summap_free(&city);
-    ks_summap_free(&own);
+    for (int i = 0; i < N; i++)
+        free_sorted(&t[i]);
     return rc;
 }
 
 /* ---- flows ---- */
 
 typedef struct ks_flows {
-    int64_t n;
-    uint64_t *key;    /* year_idx << 56 | position << 24 | product << 1 | flow */
-    int64_t *value;   /* micro-USD */
-    int64_t *year_start; /* [nyears + 1] */
+    ks_sorted sorted;    /* key: year_idx << 56 | position << 24 | product << 1 | flow */
+    int64_t *year_start; /* [nyears + 2] */
 } ks_flows;
 
-static int build_flows(ks_ctx *ctx, ks_aggregates *agg, const ks_firm_order *o, int nyears,
-                       ks_flows *fl, ks_summap *fy_value)
+static int build_flows(ks_ctx *ctx, ks_aggregates *agg, const ks_firm_order *o, int nyears, ks_flows *fl)
 {
-    ks_summap *m = &agg->table[KS_AGG_FLOWS];
-    uint64_t *pairs = NULL;
-    int64_t n = 0;
     memset(fl, 0, sizeof *fl);
-    KS_CHECK(ks_summap_init(ctx, fy_value, m->n / 4 + 16));
-    KS_CHECK(ks_calloc(ctx, &pairs, 2 * m->n + 2, sizeof *pairs, "flows"));
-    for (size_t i = 0; i < m->cap; i++) {
-        uint64_t k = m->keys[i];
-        if (k == KS_SUMMAP_EMPTY)
-            continue;
-        pairs[2 * n] = (uint64_t)KS_KEY_YEAR(k) << 56 | (uint64_t)o->pos_of[KS_KEY_FIRM(k)] << 24 |
-                       KS_KEY_PAYLOAD(k);
-        pairs[2 * n + 1] = (uint64_t)m->sums[i];
-        KS_CHECK(ks_summap_add(ctx, fy_value, k & ~(uint64_t)0xffffff, m->sums[i]));
-        n++;
-    }
-    qsort(pairs, (size_t)n, 2 * sizeof *pairs, cmp_u64);
-    fl->n = n;
-    KS_CHECK(ks_calloc(ctx, &fl->key, (size_t)n + 1, sizeof *fl->key, "flows"));
-    KS_CHECK(ks_calloc(ctx, &fl->value, (size_t)n + 1, sizeof *fl->value, "flows"));
-    KS_CHECK(ks_calloc(ctx, &fl->year_start, (size_t)nyears + 2, sizeof *fl->year_start, "flows"));
-    for (int64_t i = 0; i < n; i++) {
-        fl->key[i] = pairs[2 * i];
-        fl->value[i] = (int64_t)pairs[2 * i + 1];
-        fl->year_start[(fl->key[i] >> 56) + 1]++;
-    }
+    KS_CHECK(sort_table(ctx, &agg->table[KS_AGG_FLOWS], o, 1, &fl->sorted));
+    KS_CHECK(ks_calloc(ctx, &fl->year_start, (size_t)nyears + 3, sizeof *fl->year_start, "flows"));
+    for (size_t i = 0; i < fl->sorted.n; i++)
+        fl->year_start[(fl->sorted.key[i] >> 56) + 1]++;
     for (int y = 0; y <= nyears; y++)
         fl->year_start[y + 1] += fl->year_start[y];
-    free(pairs);
     return KS_OK;
 }
 
 static void free_flows(ks_flows *fl)
 {
-    free(fl->key);
-    free(fl->value);
+    free_sorted(&fl->sorted);
     free(fl->year_start);
 }
 
@@ -240,12 +246,12 @@ static int write_flows(ks_ctx *ctx, hid_t file, const ks_job *job, const ks_refd
         if (rc == KS_OK)
             rc = ks_calloc(ctx, &value, (size_t)n + 1, sizeof *value, "flows");
         for (int64_t i = 0; rc == KS_OK && i < n; i++) {
-            uint64_t k = fl->key[lo + i];
+            uint64_t k = fl->sorted.key[lo + i];
             uint32_t payload = (uint32_t)(k & 0xffffff);
             firm[i] = (int32_t)(o->offset + (int64_t)((k >> 24) & 0xffffffff));
             hs4[i] = ref->products.hs4[payload >> 1];
             flow[i] = (int8_t)(payload & 1);
-            value[i] = (double)fl->value[lo + i] / 1e6;
+            value[i] = (double)fl->sorted.sum[lo + i] / 1e6;
         }
         rc = ks_mpi_agree(ctx, rc);
         snprintf(name, sizeof name, "flows/%d", job->first_year + y - 1);
@@ -497,14 +503,13 @@ int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const
     ks_firm_order order = {0};
     ks_firm_years fy = {0};
     ks_flows flows = {0};
-    ks_summap fy_value = {0};
     ks_h5_file out = {.id = H5I_INVALID_HID};
     int nyears = report->nyears - 1, rc;
     rc = order_firms(ctx, &agg->firms, &order);
     if (rc == KS_OK)
-        rc = build_flows(ctx, agg, &order, nyears, &flows, &fy_value);
+        rc = build_flows(ctx, agg, &order, nyears, &flows);
     if (rc == KS_OK)
-        rc = build_firm_years(ctx, job, ref, agg, &order, &fy_value, &fy, report);
+        rc = build_firm_years(ctx, job, ref, agg, &order, &fy, report);
     KS_TRY(rc, ks_mpi_agree(ctx, rc), done);
     KS_TRY(rc, ks_mpi_sum_i64(ctx, report->firms_kept, report->nyears), done);
     KS_TRY(rc, ks_mpi_agree(ctx, ks_h5_create(ctx, &out, path)), done);
@@ -532,7 +537,6 @@ done:
     firm_order_free(&order);
     free_firm_years(&fy);
     free_flows(&flows);
-    ks_summap_free(&fy_value);
     return rc;
 }
 

@@ -1,0 +1,17 @@
+/* ks_radix.h - LSD radix sort of (64-bit key, 64-bit value) pairs.
+ *
+ * Pure compute: arrays in, arrays out; no MPI, HDF5 or logging.  Digits of 8
+ * bits; a pass whose digit is the same for every key is skipped, so keys that
+ * use few bits (packed tuples) cost few passes.  Stable; O(n) per pass. */
+#ifndef KS_RADIX_H
+#define KS_RADIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Sort keys[0..n) ascending, moving values along.  tmp_keys and tmp_values
+ * are scratch arrays of n elements each. */
+void ks_radix_sort_pairs(uint64_t *keys, int64_t *values, size_t n, uint64_t *tmp_keys,
+                         int64_t *tmp_values);
+
+#endif

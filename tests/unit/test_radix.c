@@ -1,0 +1,51 @@
+/* test_radix.c - the radix sort kernel against qsort on the same data. */
+#include <stdlib.h>
+
+#include "ks_radix.h"
+#include "ks_test.h"
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void check(size_t n, uint64_t mask)
+{
+    uint64_t *k = malloc(n * sizeof *k), *ref = malloc(n * sizeof *ref), *tk = malloc(n * sizeof *tk);
+    int64_t *v = malloc(n * sizeof *v), *tv = malloc(n * sizeof *tv);
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        k[i] = ref[i] = x & mask;
+        v[i] = (int64_t)(k[i] * 3 + 1); /* the value travels with its key */
+    }
+    qsort(ref, n, sizeof *ref, cmp_u64);
+    ks_radix_sort_pairs(k, v, n, tk, tv);
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(k[i], ref[i]);
+        CU_ASSERT_EQUAL(v[i], (int64_t)(k[i] * 3 + 1));
+    }
+    free(k);
+    free(ref);
+    free(tk);
+    free(v);
+    free(tv);
+}
+
+static void test_sorts_like_qsort(void)
+{
+    check(0, ~0ULL);
+    check(1, ~0ULL);
+    check(1000, ~0ULL);
+    check(100000, 0xff00ff0000ffULL); /* skipped digits */
+    check(5000, 0x7);                 /* many equal keys */
+}
+
+int main(void)
+{
+    static const ks_test_case cases[] = {{"sorts like qsort", test_sorts_like_qsort}, {NULL, NULL}};
+    return ks_test_run("radix", cases);
+}
