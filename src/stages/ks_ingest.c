@@ -15,33 +15,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include "ks_fs.h"
 #include "ks_ingest_internal.h"
 #include "ks_log.h"
 #include "ks_mpi.h"
-
-static int make_dirs(ks_ctx *ctx, const char *path)
-{
-    char buf[KS_PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return ks_fail(ctx, KS_EIO, "cannot create folder %s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return ks_fail(ctx, KS_EIO, "cannot create folder %s: %s", buf, strerror(errno));
-    return KS_OK;
-}
-
-int ks_make_workdir(ks_ctx *ctx, const ks_job *job);
-int ks_make_workdir(ks_ctx *ctx, const ks_job *job)
-{
-    int rc = ctx->rank == 0 ? make_dirs(ctx, job->workdir) : KS_OK;
-    return ks_mpi_agree(ctx, rc);
-}
 
 static int report_init(ks_ctx *ctx, const ks_job *job, ks_report *r)
 {
@@ -138,8 +115,8 @@ int ks_ingest_run(ks_ctx *ctx, const ks_job *job)
     KS_TRY(rc, ks_mpi_agree(ctx, ks_refdata_load(ctx, &ref)), out);
     KS_TRY(rc, ks_job_output(ctx, job, "records.h5", out_path, sizeof out_path), out);
     KS_TRY(rc, ks_job_output(ctx, job, "rejects.csv", rejects_path, sizeof rejects_path), out);
-    KS_TRY(rc, ks_make_workdir(ctx, job), out);
     KS_TRY(rc, ks_ingest_find_inputs(ctx, job, &in), out);
+    KS_TRY(rc, ks_fs_mkdirs_collective(ctx, job->workdir), out); /* only once the inputs are known good */
     ks_info(ctx, "ingest: %d input file%s, %d rank%s", in.n, in.n == 1 ? "" : "s", ctx->nranks,
             ctx->nranks == 1 ? "" : "s");
     KS_TRY(rc, ks_ingest_cut_pieces(ctx, &in, &pieces, &npieces), out);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ks_fs.h"
 #include "ks_log.h"
 #include "ks_mpi.h"
 #include "ks_synth_int.h"
@@ -46,25 +47,6 @@ typedef struct synth_run {
     ks_buf body, header;
     int64_t bytes_written;
 } synth_run;
-
-/* mkdir -p */
-static int make_dirs(ks_ctx *ctx, const char *path)
-{
-    char tmp[KS_PATH_MAX];
-    size_t n = strlen(path);
-    if (n == 0 || n >= sizeof tmp)
-        return ks_fail(ctx, KS_EUSAGE, "synth output directory '%s' is empty or too long", path);
-    memcpy(tmp, path, n + 1);
-    for (size_t k = 1; k <= n; k++) {
-        if (tmp[k] != '/' && tmp[k] != '\0')
-            continue;
-        tmp[k] = '\0';
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
-            return ks_fail(ctx, KS_EIO, "cannot create directory %s: %s", tmp, strerror(errno));
-        tmp[k] = path[k];
-    }
-    return KS_OK;
-}
 
 static int out_path(ks_ctx *ctx, const char *dir, const char *prefix, const char *name, char *out)
 {
@@ -287,7 +269,7 @@ int ks_synth_run(ks_ctx *ctx, const ks_synth_options *opt)
     int rc;
     memset(&R, 0, sizeof R);
     R.opt = opt;
-    rc = ctx->rank == 0 ? make_dirs(ctx, opt->outdir) : KS_OK;
+    rc = ctx->rank == 0 ? ks_fs_mkdirs(ctx, opt->outdir) : KS_OK;
     if (rc == KS_OK)
         rc = setup(ctx, &R);
     rc = ks_mpi_agree(ctx, rc);

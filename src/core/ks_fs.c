@@ -1,0 +1,33 @@
+/* ks_fs.c - files and folders. */
+#include "ks_fs.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ks_job.h"
+#include "ks_mpi.h"
+
+int ks_fs_mkdirs(ks_ctx *ctx, const char *path)
+{
+    char tmp[KS_PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp)
+        return ks_fail(ctx, KS_EUSAGE, "folder name '%s' is empty or too long", path);
+    memcpy(tmp, path, n + 1);
+    for (size_t k = 1; k <= n; k++) {
+        if (tmp[k] != '/' && tmp[k] != '\0')
+            continue;
+        tmp[k] = '\0';
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+            return ks_fail(ctx, KS_EIO, "cannot create folder %s: %s", tmp, strerror(errno));
+        tmp[k] = path[k];
+    }
+    return KS_OK;
+}
+
+int ks_fs_mkdirs_collective(ks_ctx *ctx, const char *path)
+{
+    int rc = ctx->rank == 0 ? ks_fs_mkdirs(ctx, path) : KS_OK;
+    return ks_mpi_agree(ctx, rc);
+}
