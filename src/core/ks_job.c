@@ -173,6 +173,171 @@ static int set_synth_seed(ks_ctx *c, ks_job *j, const char *k, const char *v)
     return KS_OK;
 }
 
+/* [relatedness] */
+
+static int parse_word(ks_ctx *c, const char *k, const char *v, const char *const *words, int n, int *out)
+{
+    char expected[256] = "";
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(v, words[i])) {
+            *out = i;
+            return KS_OK;
+        }
+    for (int i = 0; i < n; i++)
+        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
+                 i ? (i == n - 1 ? " or " : ", ") : "", words[i]);
+    return ks_fail(c, KS_EUSAGE, "%s = '%s': expected %s", k, v, expected);
+}
+
+static int set_rel_measure(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"coexport", "rca"};
+    int w = 0;
+    KS_CHECK(parse_word(c, k, v, words, 2, &w));
+    j->rel_measure = (ks_rel_measure)w;
+    return KS_OK;
+}
+
+static int set_rel_diagonal(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"zero", "one"};
+    return parse_word(c, k, v, words, 2, &j->rel_diagonal_one);
+}
+
+static int parse_int_range(ks_ctx *c, const char *k, const char *v, int lo, int hi, int *out)
+{
+    char *end = NULL;
+    long x = strtol(v, &end, 10);
+    if (!end || end == v || *end || x < lo || x > hi)
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected a whole number from %d to %d", k, v, lo, hi);
+    *out = (int)x;
+    return KS_OK;
+}
+
+static int set_rel_window(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_int_range(c, k, v, 1, 50, &j->rel_window); }
+
+static int set_rel_rca_scope(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"city", "province"};
+    int w = 0;
+    KS_CHECK(parse_word(c, k, v, words, 2, &w));
+    j->rel_rca_scope = w ? KS_SCOPE_PROVINCE : KS_SCOPE_CITY;
+    return KS_OK;
+}
+
+/* [panel] */
+
+static int set_panel_threshold(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    char *end = NULL;
+    double x = strtod(v, &end);
+    if (!end || end == v || *end || !(x >= 0 && x < 1))
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected a number in [0, 1)", k, v);
+    j->panel_threshold = x;
+    return KS_OK;
+}
+
+static int set_newexport(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"log1p", "log", "count"};
+    int w = 0;
+    KS_CHECK(parse_word(c, k, v, words, 3, &w));
+    j->newexport_transform = (ks_newexport_transform)w;
+    return KS_OK;
+}
+
+static int set_first_year(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"drop", "keep"};
+    return parse_word(c, k, v, words, 2, &j->panel_keep_first_year);
+}
+
+static int set_market_cuts(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    double a = 0, b = 0;
+    char tail = 0;
+    if (sscanf(v, " %lf , %lf %c", &a, &b, &tail) != 2 || !(a > 0 && a < b && b < 100))
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected two percentiles like 25, 50", k, v);
+    j->market_cut_low = a;
+    j->market_cut_high = b;
+    return KS_OK;
+}
+
+static int set_market_groups(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"pooled", "year"};
+    return parse_word(c, k, v, words, 2, &j->market_by_year);
+}
+
+/* [density.NAME]: the key arrives as "density.NAME.key" */
+
+static int density_slot(ks_ctx *c, ks_job *j, const char *k, ks_density_spec **out)
+{
+    const char *name = k + strlen("density."), *dot = strrchr(k, '.');
+    size_t len = dot > name ? (size_t)(dot - name) : 0;
+    if (len == 0 || len >= sizeof j->densities[0].name)
+        return ks_fail(c, KS_EUSAGE, "%s: a density needs a name of 1 to 47 characters, as in "
+                       "[density.city]", k);
+    for (size_t i = 0; i < len; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
+            return ks_fail(c, KS_EUSAGE, "[density.%.*s]: a density name may hold a-z, 0-9 and _ "
+                           "only (it becomes the column density_%.*s)", (int)len, name, (int)len, name);
+    for (int i = 0; i < j->n_densities; i++)
+        if (strlen(j->densities[i].name) == len && !memcmp(j->densities[i].name, name, len)) {
+            *out = &j->densities[i];
+            return KS_OK;
+        }
+    if (j->n_densities == KS_MAX_DENSITIES)
+        return ks_fail(c, KS_EUSAGE, "more than %d [density.*] sections", KS_MAX_DENSITIES);
+    *out = &j->densities[j->n_densities++];
+    memset(*out, 0, sizeof **out);
+    memcpy((*out)->name, name, len);
+    return KS_OK;
+}
+
+static int set_density_basket(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"imports", "exports"};
+    ks_density_spec *d;
+    int w = 0;
+    KS_CHECK(density_slot(c, j, k, &d));
+    KS_CHECK(parse_word(c, k, v, words, 2, &w));
+    d->basket = (ks_basket)w;
+    return KS_OK;
+}
+
+static int set_density_scope(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"firm", "city", "province", "nation", "city_hs2"};
+    ks_density_spec *d;
+    int w = 0;
+    KS_CHECK(density_slot(c, j, k, &d));
+    KS_CHECK(parse_word(c, k, v, words, 5, &w));
+    d->scope = (ks_scope)w;
+    return KS_OK;
+}
+
+static int set_density_loo(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_density_spec *d;
+    KS_CHECK(density_slot(c, j, k, &d));
+    return parse_bool(c, k, v, &d->leave_one_out);
+}
+
+static int set_density_lag(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_density_spec *d;
+    KS_CHECK(density_slot(c, j, k, &d));
+    return parse_int_range(c, k, v, 0, 1, &d->lag);
+}
+
+static int set_density_partners(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_density_spec *d;
+    KS_CHECK(density_slot(c, j, k, &d));
+    return ks_strlist_add_csv(c, &d->partners, v);
+}
+
 /* ---- the schema ---- */
 
 static const ks_job_key ks_job_schema[] = {
@@ -204,6 +369,20 @@ static const ks_job_key ks_job_schema[] = {
     {"harmonise", "hs2002_years", set_vintage, 0, "2002-2006", "years whose codes are HS2002 (or none)"},
     {"harmonise", "hs2007_years", set_vintage, 0, "2007-2011", "years whose codes are HS2007 (or none)"},
     {"harmonise", "hs2012_years", set_vintage, 0, "2012-2016", "years whose codes are HS2012 (or none)"},
+    {"relatedness", "measure", set_rel_measure, 0, "coexport", "coexport: phi from firms' co-exports (the paper); rca: Hidalgo's proximity from regions with RCA >= 1"},
+    {"relatedness", "diagonal", set_rel_diagonal, 0, "one", "phi[i,i]: one (the paper's formula sums over every j) or zero"},
+    {"relatedness", "window", set_rel_window, 0, "1", "years pooled into the phi of year t (t-window+1..t)"},
+    {"relatedness", "rca_scope", set_rel_rca_scope, 0, "city", "regions of measure = rca: city or province"},
+    {"panel", "threshold", set_panel_threshold, 0, "0.05", "keep firm-product-year cells with density_firm above this (0 keeps all)"},
+    {"panel", "newexport", set_newexport, 0, "log1p", "newexport from the count n of new products: log1p (log(1+n)), log (missing when n = 0) or count"},
+    {"panel", "first_year", set_first_year, 0, "keep", "rows of the first year (no history, newexport missing): keep or drop"},
+    {"panel", "market_cuts", set_market_cuts, 0, "25, 50", "percentiles of cities' non-SOE trade share that cut market into low, middle, high"},
+    {"panel", "market_groups", set_market_groups, 0, "year", "market groups per year, or pooled over the years"},
+    {"density.*", "basket", set_density_basket, 0, "imports", "the basket: imports or exports"},
+    {"density.*", "scope", set_density_scope, 0, "firm", "whose basket: firm, city, province, nation or city_hs2 (the city's firms in product i's chapter)"},
+    {"density.*", "leave_one_out", set_density_loo, 0, "no", "remove the firm's own basket from a shared scope"},
+    {"density.*", "lag", set_density_lag, 0, "0", "0: the basket of year t; 1: of year t-1"},
+    {"density.*", "partners", set_density_partners, 1, "", "imports from these partner countries only (needs partner_country)"},
     {"synth", "preset", set_synth_preset, 0, "demo", "tiny, demo or full: the synthetic data the job generates"},
     {"synth", "seed", set_synth_seed, 0, "1", "seed of the synthetic data"},
     {"synth", "encoding", set_synth_encoding, 0, "utf-8", "encoding of the synthetic CSV files (utf-8 or gbk)"},
@@ -224,10 +403,19 @@ int ks_field_required(ks_field f)
     return f != KS_F_PARTNER_COUNTRY && f != KS_F_MONTH;
 }
 
+/* "density.city" matches the schema section "density.*". */
+static int section_matches(const char *schema_section, const char *section)
+{
+    size_t n = strlen(schema_section);
+    if (n > 2 && !strcmp(schema_section + n - 2, ".*"))
+        return !strncmp(schema_section, section, n - 1) && section[n - 1] != '\0';
+    return !strcmp(schema_section, section);
+}
+
 static const ks_job_key *find_key(const char *section, const char *key)
 {
     for (int i = 0; i < KS_JOB_NKEYS; i++)
-        if (!strcmp(ks_job_schema[i].section, section) && !strcmp(ks_job_schema[i].key, key))
+        if (section_matches(ks_job_schema[i].section, section) && !strcmp(ks_job_schema[i].key, key))
             return &ks_job_schema[i];
     return NULL;
 }
@@ -235,13 +423,24 @@ static const ks_job_key *find_key(const char *section, const char *key)
 static int section_exists(const char *section)
 {
     for (int i = 0; i < KS_JOB_NKEYS; i++)
-        if (!strcmp(ks_job_schema[i].section, section))
+        if (section_matches(ks_job_schema[i].section, section))
             return 1;
     return 0;
 }
 
-static void clear_list(ks_job *job, const ks_job_key *k)
+static int is_density_key(const ks_job_key *k)
 {
+    return !strcmp(k->section, "density.*");
+}
+
+static void clear_list(ks_job *job, const ks_job_key *k, const char *section)
+{
+    if (k->set == set_density_partners) {
+        for (int i = 0; i < job->n_densities; i++)
+            if (!strcmp(job->densities[i].name, section + strlen("density.")))
+                ks_strlist_clear(&job->densities[i].partners);
+        return;
+    }
     if (k->set == set_files)
         ks_strlist_clear(&job->files);
     else if (k->set == set_trader_keywords)
@@ -250,13 +449,25 @@ static void clear_list(ks_job *job, const ks_job_key *k)
         ks_strlist_clear(&job->processing_keywords);
     else if (k->set == set_processing_modes)
         ks_strlist_clear(&job->processing_modes);
+    for (int i = 0; i < job->n_densities; i++)
+        ks_strlist_clear(&job->densities[i].partners);
 }
 
-static int apply_key(ks_ctx *ctx, ks_job *job, const ks_job_key *k, const char *value)
+static int apply_key(ks_ctx *ctx, ks_job *job, const ks_job_key *k, const char *section,
+                     const char *value)
 {
     char full[160];
-    snprintf(full, sizeof full, "%s.%s", k->section, k->key);
+    snprintf(full, sizeof full, "%s.%s", section, k->key);
     return k->set(ctx, job, full, value);
+}
+
+/* The paper's two density variables (method.md section 2). */
+static void default_densities(ks_job *job)
+{
+    ks_ctx quiet;
+    ks_ctx_init(&quiet, MPI_COMM_NULL);
+    (void)set_density_scope(&quiet, job, "density.firm.scope", "firm");
+    (void)set_density_scope(&quiet, job, "density.city.scope", "city");
 }
 
 void ks_job_defaults(ks_job *job)
@@ -266,9 +477,18 @@ void ks_job_defaults(ks_job *job)
     ks_ctx_init(&quiet, MPI_COMM_NULL);
     for (int i = 0; i < KS_JOB_NKEYS; i++) {
         const ks_job_key *k = &ks_job_schema[i];
-        if (k->default_text[0] && k->default_text[0] != '(')
-            (void)apply_key(&quiet, job, k, k->default_text);
+        if (k->default_text[0] && k->default_text[0] != '(' && !is_density_key(k))
+            (void)apply_key(&quiet, job, k, k->section, k->default_text);
     }
+    default_densities(job);
+}
+
+const ks_density_spec *ks_job_density(const ks_job *job, const char *name)
+{
+    for (int i = 0; i < job->n_densities; i++)
+        if (!strcmp(job->densities[i].name, name))
+            return &job->densities[i];
+    return NULL;
 }
 
 void ks_job_free(ks_job *job)
@@ -283,7 +503,7 @@ int ks_job_set(ks_ctx *ctx, ks_job *job, const char *section_key, const char *va
                const char *origin)
 {
     char section[64];
-    const char *dot = strchr(section_key, '.');
+    const char *dot = strrchr(section_key, '.'); /* density.city.scope: the last dot */
     const ks_job_key *k;
     size_t n = dot ? (size_t)(dot - section_key) : 0;
     if (!dot || n == 0 || n >= sizeof section)
@@ -295,8 +515,8 @@ int ks_job_set(ks_ctx *ctx, ks_job *job, const char *section_key, const char *va
         return ks_fail(ctx, KS_EUSAGE, "%s: unknown job key '%s' (kspill help job lists them)",
                        origin, section_key);
     if (k->is_list)
-        clear_list(job, k);
-    if (apply_key(ctx, job, k, value) != KS_OK)
+        clear_list(job, k, section);
+    if (apply_key(ctx, job, k, section, value) != KS_OK)
         return ks_fail_context(ctx, "%s", origin);
     return KS_OK;
 }
@@ -335,15 +555,15 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
         return 0;
     }
     idx = (int)(k - ks_job_schema);
-    if (p->seen[idx] && !k->is_list) {
+    if (p->seen[idx] && !k->is_list && !is_density_key(k)) {
         ks_fail(p->ctx, KS_EUSAGE, "[%s] %s is given twice", section, name);
         p->failed = 1;
         return 0;
     }
     if (!p->seen[idx] && k->is_list)
-        clear_list(p->job, k); /* the file's list replaces the default */
+        clear_list(p->job, k, section); /* the file's list replaces the default */
     p->seen[idx] = 1;
-    if (apply_key(p->ctx, p->job, k, value) != KS_OK) {
+    if (apply_key(p->ctx, p->job, k, section, value) != KS_OK) {
         p->failed = 1;
         return 0;
     }
@@ -432,6 +652,15 @@ int ks_job_validate(ks_ctx *ctx, const ks_job *job)
                            ks_field_name((ks_field)f));
     if (!job->workdir[0])
         return ks_fail(ctx, KS_EUSAGE, "[job] workdir is empty");
+    if (!ks_job_density(job, "firm") || ks_job_density(job, "firm")->scope != KS_SCOPE_FIRM)
+        return ks_fail(ctx, KS_EUSAGE, "[density.firm] must keep scope = firm: density_firm is "
+                       "the paper's variable and the panel's sample rule");
+    for (int i = 0; i < job->n_densities; i++) {
+        const ks_density_spec *d = &job->densities[i];
+        if (d->leave_one_out && (d->scope == KS_SCOPE_FIRM))
+            return ks_fail(ctx, KS_EUSAGE, "[density.%s] leave_one_out needs a shared scope "
+                           "(city, province, nation or city_hs2), not firm", d->name);
+    }
     return KS_OK;
 }
 

@@ -38,6 +38,40 @@ typedef enum ks_encoding { KS_ENC_AUTO, KS_ENC_UTF8, KS_ENC_GBK } ks_encoding;
 /* HS vintages customs used, in the order of ks_refdata's concordances. */
 typedef enum ks_vintage { KS_HS2002, KS_HS2007, KS_HS2012, KS_NVINTAGES } ks_vintage;
 
+/* Relatedness measures ([relatedness] measure). */
+typedef enum ks_rel_measure {
+    KS_REL_COEXPORT, /* firm co-export: phi = C / max(k_i, k_j) over firms (the paper) */
+    KS_REL_RCA       /* Hidalgo et al.: the same over regions with RCA >= 1 in exports */
+} ks_rel_measure;
+
+/* A density variable ([density.NAME]): the phi-weighted share of product
+ * i's related products that lie in a basket. */
+typedef enum ks_basket { KS_BASKET_IMPORTS, KS_BASKET_EXPORTS } ks_basket;
+typedef enum ks_scope {
+    KS_SCOPE_FIRM,     /* the firm's own basket */
+    KS_SCOPE_CITY,     /* all firms of the firm's city */
+    KS_SCOPE_PROVINCE, /* all firms of the firm's province */
+    KS_SCOPE_NATION,   /* all firms */
+    KS_SCOPE_CITY_HS2  /* firms of the city active in product i's HS2 chapter (cluster) */
+} ks_scope;
+
+#define KS_MAX_DENSITIES 16
+
+typedef struct ks_density_spec {
+    char name[48];       /* column density_<name> */
+    ks_basket basket;
+    ks_scope scope;
+    int leave_one_out;   /* remove the firm's own basket from a shared scope */
+    int lag;             /* 0: basket of year t; 1: of year t-1 */
+    ks_strlist partners; /* imports from these partner countries only (empty: all) */
+} ks_density_spec;
+
+typedef enum ks_newexport_transform {
+    KS_NEWEXPORT_LOG1P, /* log(1 + n) */
+    KS_NEWEXPORT_LOG,   /* log(n), missing when n = 0 */
+    KS_NEWEXPORT_COUNT  /* n itself */
+} ks_newexport_transform;
+
 typedef struct ks_job {
     char path[KS_PATH_MAX];      /* the job file ("" when none) */
     /* [job] */
@@ -62,6 +96,20 @@ typedef struct ks_job {
     /* [harmonise]: which years each vintage covers */
     int vintage_first[KS_NVINTAGES];
     int vintage_last[KS_NVINTAGES];
+    /* [relatedness] */
+    ks_rel_measure rel_measure;
+    int rel_diagonal_one;        /* phi[i,i] = 1 (the paper's sum over every j) or 0 */
+    int rel_window;              /* years pooled into the phi of year t: t-window+1..t */
+    ks_scope rel_rca_scope;      /* KS_SCOPE_CITY or KS_SCOPE_PROVINCE, for measure = rca */
+    /* [panel] */
+    double panel_threshold;      /* keep cells with density_firm > threshold */
+    ks_newexport_transform newexport_transform;
+    int panel_keep_first_year;   /* keep the first year's rows (newexport missing) */
+    double market_cut_low, market_cut_high; /* percentiles of cities' non-SOE share */
+    int market_by_year;          /* 1: groups per year; 0: pooled over all years */
+    /* [density.NAME] sections */
+    int n_densities;
+    ks_density_spec densities[KS_MAX_DENSITIES];
     /* [synth] */
     char synth_preset[16];
     uint64_t synth_seed;
@@ -79,6 +127,9 @@ int ks_job_set(ks_ctx *ctx, ks_job *job, const char *section_key, const char *va
 /* Check cross-key consistency after all sets (years inside vintages, ...). */
 int ks_job_validate(ks_ctx *ctx, const ks_job *job);
 void ks_job_free(ks_job *job);
+
+/* The density declaration named `name`, or NULL. */
+const ks_density_spec *ks_job_density(const ks_job *job, const char *name);
 
 /* The vintage in force in `year`, or -1 when the job covers no vintage then. */
 int ks_job_vintage_of_year(const ks_job *job, int year);

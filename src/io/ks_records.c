@@ -1,0 +1,248 @@
+/* ks_records.c - reading records.h5 in the later stages. */
+#include "ks_records.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ks_h5.h"
+#include "ks_mem.h"
+#include "ks_mpi.h"
+
+/* Length of a 1-D dataset, -1 when it is missing. */
+static int64_t dataset_length(hid_t file, const char *path)
+{
+    hid_t d, s;
+    hsize_t dims[1] = {0};
+    if (H5Lexists(file, path, H5P_DEFAULT) <= 0)
+        return -1;
+    d = H5Dopen2(file, path, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    s = H5Dget_space(d);
+    if (H5Sget_simple_extent_ndims(s) != 1)
+        dims[0] = (hsize_t)-1;
+    else
+        H5Sget_simple_extent_dims(s, dims, NULL);
+    H5Sclose(s);
+    H5Dclose(d);
+    return (int64_t)dims[0];
+}
+
+/* Rows [a, b) of a 1-D dataset into buf (independent read). */
+static int read_rows(ks_ctx *ctx, hid_t file, const char *path, hid_t memtype, int64_t a,
+                     int64_t b, void *buf)
+{
+    hid_t d, fs, ms;
+    hsize_t start[1] = {(hsize_t)a}, count[1] = {(hsize_t)(b - a)};
+    herr_t st;
+    if (b <= a)
+        return KS_OK;
+    d = H5Dopen2(file, path, H5P_DEFAULT);
+    if (d < 0)
+        return ks_fail(ctx, KS_EHDF5, "cannot open dataset %s in the records file (not written "
+                       "by kspill ingest, or an older layout: rerun ingest)", path);
+    fs = H5Dget_space(d);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    ms = H5Screate_simple(1, count, NULL);
+    st = H5Dread(d, memtype, ms, fs, H5P_DEFAULT, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(d);
+    if (st < 0)
+        return ks_fail(ctx, KS_EHDF5, "cannot read rows %lld-%lld of %s", (long long)a,
+                       (long long)b, path);
+    return KS_OK;
+}
+
+static int read_all(ks_ctx *ctx, hid_t file, const char *path, hid_t memtype, size_t size,
+                    void *out, int64_t *n)
+{
+    *n = dataset_length(file, path);
+    if (*n < 0)
+        return ks_fail(ctx, KS_EINPUT, "the records file has no 1-D dataset %s (rerun kspill ingest)", path);
+    KS_CHECK(ks_calloc(ctx, out, (size_t)*n + 1, size, path));
+    return read_rows(ctx, file, path, memtype, 0, *n, *(void **)out);
+}
+
+/* First row of a sorted firm column whose value is >= firm. */
+static int lower_bound(ks_ctx *ctx, hid_t file, const char *path, int64_t n, int64_t firm, int64_t *row)
+{
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2, v = 0;
+        KS_CHECK(read_rows(ctx, file, path, H5T_NATIVE_INT64, mid, mid + 1, &v));
+        if (v < firm)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *row = lo;
+    return KS_OK;
+}
+
+static int read_attr_i64(ks_ctx *ctx, hid_t file, const char *name, int64_t *value)
+{
+    hid_t a;
+    if (H5Aexists(file, name) <= 0)
+        return ks_fail(ctx, KS_EINPUT, "the records file lacks the attribute %s", name);
+    a = H5Aopen(file, name, H5P_DEFAULT);
+    if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, value) < 0) {
+        if (a >= 0)
+            H5Aclose(a);
+        return ks_fail(ctx, KS_EHDF5, "cannot read the attribute %s", name);
+    }
+    H5Aclose(a);
+    return KS_OK;
+}
+
+static int open_tables(ks_ctx *ctx, ks_records *r)
+{
+    int64_t first = 0, last = 0, n = 0, m = 0;
+    KS_CHECK(read_attr_i64(ctx, r->file, "first_year", &first));
+    KS_CHECK(read_attr_i64(ctx, r->file, "last_year", &last));
+    r->first_year = (int)first;
+    r->last_year = (int)last;
+    KS_CHECK(read_all(ctx, r->file, "products/hs4", H5T_NATIVE_INT32, sizeof *r->hs4, &r->hs4, &n));
+    KS_CHECK(read_all(ctx, r->file, "products/hs2", H5T_NATIVE_INT16, sizeof *r->hs2, &r->hs2, &m));
+    r->n_products = (int)n;
+    KS_CHECK(read_all(ctx, r->file, "cities/code", H5T_NATIVE_INT32, sizeof *r->city_code, &r->city_code, &n));
+    KS_CHECK(read_all(ctx, r->file, "cities/province", H5T_NATIVE_INT32, sizeof *r->city_province, &r->city_province, &m));
+    KS_CHECK(read_all(ctx, r->file, "cities/region", H5T_NATIVE_INT8, sizeof *r->city_region, &r->city_region, &m));
+    r->n_cities = (int)n;
+    r->n_firms = dataset_length(r->file, "firms/id");
+    r->n_firm_years = dataset_length(r->file, "firm_years/firm");
+    if (r->n_firms < 0 || r->n_firm_years < 0)
+        return ks_fail(ctx, KS_EINPUT, "%s lacks /firms/id or /firm_years (rerun kspill ingest)", r->path);
+    return KS_OK;
+}
+
+int ks_records_open(ks_ctx *ctx, const char *path, ks_records *r)
+{
+    int rc;
+    memset(r, 0, sizeof *r);
+    snprintf(r->path, sizeof r->path, "%s", path);
+    KS_CHECK(ks_mpi_agree(ctx, ks_h5_open_read(ctx, &r->file, path)));
+    rc = open_tables(ctx, r);
+    if (rc != KS_OK)
+        ks_fail_context(ctx, "%s", path);
+    return ks_mpi_agree(ctx, rc);
+}
+
+void ks_records_close(ks_records *r)
+{
+    if (r->file > 0)
+        H5Fclose(r->file);
+    free(r->hs4);
+    free(r->hs2);
+    free(r->city_code);
+    free(r->city_province);
+    free(r->city_region);
+    memset(r, 0, sizeof *r);
+}
+
+void ks_records_firm_range(const ks_ctx *ctx, int64_t n_firms, int64_t *lo, int64_t *hi)
+{
+    *lo = (int64_t)((__int128)n_firms * ctx->rank / ctx->nranks);
+    *hi = (int64_t)((__int128)n_firms * (ctx->rank + 1) / ctx->nranks);
+}
+
+static int search_i32(const int32_t *a, int n, int32_t v)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (a[mid] < v)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && a[lo] == v ? lo : -1;
+}
+
+int ks_records_product_index(const ks_records *r, int32_t hs4) { return search_i32(r->hs4, r->n_products, hs4); }
+int ks_records_city_index(const ks_records *r, int32_t code) { return search_i32(r->city_code, r->n_cities, code); }
+
+int ks_records_read_flows(ks_ctx *ctx, const ks_records *r, int year, int64_t lo, int64_t hi,
+                          ks_flow_block *out)
+{
+    char firm_path[64], hs4_path[64], flow_path[64], value_path[64];
+    int64_t n, a = 0, b = 0;
+    int32_t *hs4 = NULL;
+    memset(out, 0, sizeof *out);
+    snprintf(firm_path, sizeof firm_path, "flows/%d/firm", year);
+    snprintf(hs4_path, sizeof hs4_path, "flows/%d/hs4", year);
+    snprintf(flow_path, sizeof flow_path, "flows/%d/flow", year);
+    snprintf(value_path, sizeof value_path, "flows/%d/value_usd", year);
+    n = dataset_length(r->file, firm_path);
+    if (n < 0)
+        return ks_fail(ctx, KS_EINPUT, "%s has no /flows/%d (its years are %d-%d)", r->path, year,
+                       r->first_year, r->last_year);
+    KS_CHECK(lower_bound(ctx, r->file, firm_path, n, lo, &a));
+    KS_CHECK(lower_bound(ctx, r->file, firm_path, n, hi, &b));
+    out->n = b - a;
+    KS_CHECK(ks_calloc(ctx, &out->firm, (size_t)out->n + 1, sizeof *out->firm, "flows"));
+    KS_CHECK(ks_calloc(ctx, &out->product, (size_t)out->n + 1, sizeof *out->product, "flows"));
+    KS_CHECK(ks_calloc(ctx, &out->flow, (size_t)out->n + 1, sizeof *out->flow, "flows"));
+    KS_CHECK(ks_calloc(ctx, &out->value, (size_t)out->n + 1, sizeof *out->value, "flows"));
+    KS_CHECK(read_rows(ctx, r->file, firm_path, H5T_NATIVE_INT64, a, b, out->firm));
+    KS_CHECK(read_rows(ctx, r->file, flow_path, H5T_NATIVE_INT8, a, b, out->flow));
+    KS_CHECK(read_rows(ctx, r->file, value_path, H5T_NATIVE_DOUBLE, a, b, out->value));
+    /* hs4 codes arrive in the product slot and become indices in place */
+    hs4 = out->product;
+    KS_CHECK(read_rows(ctx, r->file, hs4_path, H5T_NATIVE_INT32, a, b, hs4));
+    for (int64_t i = 0; i < out->n; i++) {
+        int p = ks_records_product_index(r, hs4[i]);
+        if (p < 0)
+            return ks_fail(ctx, KS_EINPUT, "%s: /flows/%d/hs4 row %lld holds %d, not a product "
+                           "of /products/hs4", r->path, year, (long long)(a + i), hs4[i]);
+        out->product[i] = p;
+    }
+    return KS_OK;
+}
+
+void ks_flow_block_free(ks_flow_block *b)
+{
+    free(b->firm);
+    free(b->product);
+    free(b->flow);
+    free(b->value);
+    memset(b, 0, sizeof *b);
+}
+
+int ks_records_read_firm_years(ks_ctx *ctx, const ks_records *r, int64_t lo, int64_t hi,
+                               ks_firm_year_block *out)
+{
+    int64_t a = 0, b = 0, n = r->n_firm_years;
+    size_t m;
+    memset(out, 0, sizeof *out);
+    KS_CHECK(lower_bound(ctx, r->file, "firm_years/firm", n, lo, &a));
+    KS_CHECK(lower_bound(ctx, r->file, "firm_years/firm", n, hi, &b));
+    out->n = b - a;
+    m = (size_t)out->n + 1;
+    KS_CHECK(ks_calloc(ctx, &out->firm, m, sizeof *out->firm, "firm-years"));
+    KS_CHECK(ks_calloc(ctx, &out->year, m, sizeof *out->year, "firm-years"));
+    KS_CHECK(ks_calloc(ctx, &out->city, m, sizeof *out->city, "firm-years"));
+    KS_CHECK(ks_calloc(ctx, &out->ownership, m, sizeof *out->ownership, "firm-years"));
+    KS_CHECK(ks_calloc(ctx, &out->trader, m, sizeof *out->trader, "firm-years"));
+    KS_CHECK(ks_calloc(ctx, &out->rows_kept, m, sizeof *out->rows_kept, "firm-years"));
+    KS_CHECK(ks_calloc(ctx, &out->value_kept, m, sizeof *out->value_kept, "firm-years"));
+    KS_CHECK(read_rows(ctx, r->file, "firm_years/firm", H5T_NATIVE_INT64, a, b, out->firm));
+    KS_CHECK(read_rows(ctx, r->file, "firm_years/year", H5T_NATIVE_INT16, a, b, out->year));
+    KS_CHECK(read_rows(ctx, r->file, "firm_years/city", H5T_NATIVE_INT32, a, b, out->city));
+    KS_CHECK(read_rows(ctx, r->file, "firm_years/ownership", H5T_NATIVE_INT8, a, b, out->ownership));
+    KS_CHECK(read_rows(ctx, r->file, "firm_years/trader", H5T_NATIVE_INT8, a, b, out->trader));
+    KS_CHECK(read_rows(ctx, r->file, "firm_years/rows_kept", H5T_NATIVE_INT64, a, b, out->rows_kept));
+    return read_rows(ctx, r->file, "firm_years/value_kept_usd", H5T_NATIVE_DOUBLE, a, b, out->value_kept);
+}
+
+void ks_firm_year_block_free(ks_firm_year_block *b)
+{
+    free(b->firm);
+    free(b->year);
+    free(b->city);
+    free(b->ownership);
+    free(b->trader);
+    free(b->rows_kept);
+    free(b->value_kept);
+    memset(b, 0, sizeof *b);
+}
