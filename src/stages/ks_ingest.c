@@ -106,6 +106,7 @@ int ks_ingest_run(ks_ctx *ctx, const ks_job *job)
     ks_aggregates agg;
     ks_report report;
     ks_buf rejects = {0};
+    ks_strlist partners = {0};
     char out_path[KS_PATH_MAX], rejects_path[KS_PATH_MAX];
     int npieces = 0, rc;
     double t0 = ks_now();
@@ -130,12 +131,14 @@ int ks_ingest_run(ks_ctx *ctx, const ks_job *job)
     KS_TRY(rc, ks_ingest_write_rejects(ctx, rejects_path, &rejects), out);
     ks_buf_free(&rejects);
     KS_TRY(rc, check_threshold(ctx, job, &report, rejects_path), out);
+    KS_TRY(rc, ks_ingest_number_partners(ctx, &agg, &partners), out);
     KS_TRY(rc, ks_ingest_exchange(ctx, &agg), out);
-    KS_TRY(rc, ks_ingest_write(ctx, job, &ref, &in, &agg, &report, out_path), out);
+    KS_TRY(rc, ks_ingest_write(ctx, job, &ref, &in, &agg, &partners, &report, out_path), out);
     ks_ingest_print_report(ctx, job, &report);
     ks_info(ctx, "ingest: wrote %s and %s in %.1f s", out_path, rejects_path, ks_now() - t0);
 out:
     ks_buf_free(&rejects);
+    ks_strlist_clear(&partners);
     free(pieces);
     ks_inputs_free(&in);
     ks_aggregates_free(&agg);

@@ -222,3 +222,142 @@ int ks_ingest_exchange(ks_ctx *ctx, ks_aggregates *agg)
     free(ids);
     return ks_mpi_agree(ctx, rc);
 }
+
+/* ---- partner countries: one numbering for all ranks ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Rank 0 gets every rank's names (NUL-separated) and returns them sorted and
+ * unique in `all` (rank 0 only). */
+static int gather_names(ks_ctx *ctx, const ks_intern *local, ks_buf *all)
+{
+    ks_buf mine = {0};
+    int *counts = NULL, *displs = NULL, len, rc = KS_OK;
+    char *recv = NULL;
+    for (uint32_t i = 0; i < local->n && rc == KS_OK; i++) {
+        size_t n;
+        const char *s = ks_intern_str(local, i, &n);
+        rc = ks_buf_append(ctx, &mine, s, n);
+        if (rc == KS_OK)
+            rc = ks_buf_append(ctx, &mine, "", 1);
+    }
+    len = (int)mine.len;
+    if (rc == KS_OK && ctx->rank == 0) {
+        rc = ks_calloc(ctx, &counts, (size_t)ctx->nranks, sizeof *counts, "partner names");
+        if (rc == KS_OK)
+            rc = ks_calloc(ctx, &displs, (size_t)ctx->nranks + 1, sizeof *displs, "partner names");
+    }
+    KS_TRY(rc, ks_mpi_agree(ctx, rc), out);
+    if (ctx->comm != MPI_COMM_NULL && ctx->nranks > 1) {
+        MPI_Gather(&len, 1, MPI_INT, counts, 1, MPI_INT, 0, ctx->comm);
+        if (ctx->rank == 0) {
+            for (int r = 0; r < ctx->nranks; r++)
+                displs[r + 1] = displs[r] + counts[r];
+            rc = ks_calloc(ctx, &recv, (size_t)displs[ctx->nranks] + 1, 1, "partner names");
+        }
+        KS_TRY(rc, ks_mpi_agree(ctx, rc), out);
+        MPI_Gatherv(mine.data ? mine.data : "", len, MPI_CHAR, recv, counts, displs, MPI_CHAR, 0, ctx->comm);
+    } else if (ctx->rank == 0) {
+        KS_TRY(rc, ks_calloc(ctx, &recv, (size_t)len + 1, 1, "partner names"), out);
+        if (len)
+            memcpy(recv, mine.data, (size_t)len);
+        displs[1] = len;
+    }
+    if (ctx->rank == 0) {
+        size_t total = (size_t)displs[ctx->comm != MPI_COMM_NULL ? ctx->nranks : 1], n = 0, k = 0;
+        const char **names = NULL;
+        for (size_t i = 0; i < total; i++)
+            n += recv[i] == '\0';
+        rc = ks_calloc(ctx, &names, n + 1, sizeof *names, "partner names");
+        for (size_t i = 0, start = 0; rc == KS_OK && i < total; i++)
+            if (recv[i] == '\0') {
+                names[k++] = recv + start;
+                start = i + 1;
+            }
+        if (rc == KS_OK)
+            qsort(names, n, sizeof *names, cmp_str);
+        for (size_t i = 0; rc == KS_OK && i < n; i++)
+            if (i == 0 || strcmp(names[i], names[i - 1]))
+                rc = ks_buf_append(ctx, all, names[i], strlen(names[i]) + 1);
+        free(names);
+    }
+out:
+    ks_buf_free(&mine);
+    free(counts);
+    free(displs);
+    free(recv);
+    return rc;
+}
+
+/* Position of s[0..n) in a sorted list, -1 if absent (bytewise order, as strcmp). */
+static int64_t find_name(const ks_strlist *names, const char *s, size_t n)
+{
+    size_t lo = 0, hi = names->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2, m = strlen(names->items[mid]);
+        int c = memcmp(names->items[mid], s, m < n ? m : n);
+        if (c == 0)
+            c = m < n ? -1 : m > n;
+        if (c == 0)
+            return (int64_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+int ks_ingest_number_partners(ks_ctx *ctx, ks_aggregates *agg, ks_strlist *names)
+{
+    ks_buf all = {0};
+    int64_t len = 0;
+    uint32_t *global_of = NULL;
+    ks_summap renumbered = {0};
+    ks_summap *m = &agg->table[KS_AGG_PARTNER];
+    int rc = gather_names(ctx, &agg->partners, &all);
+    KS_TRY(rc, ks_mpi_agree(ctx, rc), out);
+    len = (int64_t)all.len;
+    KS_TRY(rc, ks_mpi_bcast(ctx, &len, sizeof len), out);
+    if (ctx->rank != 0)
+        KS_TRY(rc, ks_buf_append(ctx, &all, "", 0), out);
+    KS_TRY(rc, ks_reserve(ctx, &all.data, &all.cap, (size_t)len + 1, 1, "partner names"), out);
+    KS_TRY(rc, ks_mpi_bcast(ctx, all.data, (size_t)len), out);
+    for (int64_t i = 0, start = 0; i < len; i++)
+        if (all.data[i] == '\0') {
+            KS_TRY(rc, ks_strlist_add(ctx, names, all.data + start, (size_t)(i - start)), out);
+            start = i + 1;
+        }
+    /* local id -> position in the sorted list */
+    KS_TRY(rc, ks_calloc(ctx, &global_of, agg->partners.n + 1, sizeof *global_of, "partner ids"), out);
+    for (uint32_t i = 0; i < agg->partners.n; i++) {
+        size_t n;
+        const char *s = ks_intern_str(&agg->partners, i, &n);
+        int64_t at = find_name(names, s, n);
+        if (at < 0)
+            KS_TRY(rc, ks_fail(ctx, KS_EINTERNAL, "partner '%.*s' missing from the global list",
+                               (int)n, s), out);
+        global_of[i] = (uint32_t)at;
+    }
+    KS_TRY(rc, ks_summap_init(ctx, &renumbered, m->n), out);
+    for (size_t i = 0; i < m->cap; i++) {
+        uint64_t k = m->e[i].key;
+        uint32_t payload;
+        if (k == KS_SUMMAP_EMPTY)
+            continue;
+        payload = KS_KEY_PAYLOAD(k);
+        payload = KS_PARTNER_PAYLOAD(payload >> 13, global_of[payload & 0x1fff]);
+        KS_TRY(rc, ks_summap_add(ctx, &renumbered, (k & ~(uint64_t)0xffffff) | payload, m->e[i].sum), out);
+    }
+    ks_summap_free(m);
+    *m = renumbered;
+    renumbered.e = NULL;
+out:
+    ks_summap_free(&renumbered);
+    ks_buf_free(&all);
+    free(global_of);
+    return ks_mpi_agree(ctx, rc);
+}

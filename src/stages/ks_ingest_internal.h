@@ -61,11 +61,18 @@ enum {
     KS_AGG_TRADER,    /* payload 0: number of rows under a trader name */
     KS_AGG_ROWS,      /* payload 0: number of kept rows */
     KS_AGG_VALUE,     /* payload 0: kept value, micro-USD */
+    KS_AGG_PARTNER,   /* payload (product, partner): kept import value by partner */
     KS_NAGG
 };
 
+/* Partner countries: 13 bits of the payload, beside an 11-bit product. */
+#define KS_MAX_PARTNERS 8191
+#define KS_PARTNER_PAYLOAD(product, partner) (((uint32_t)(product) << 13) | (uint32_t)(partner))
+
 typedef struct ks_aggregates {
     ks_intern firms;          /* firm ids (UTF-8) -> dense local ids */
+    ks_intern partners;       /* partner names (UTF-8) -> ids: local while parsing,
+                                 global (sorted names) from ks_ingest_number_partners on */
     ks_summap table[KS_NAGG];
 } ks_aggregates;
 
@@ -109,6 +116,10 @@ int ks_row_parser_run(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *file,
                       ks_report *report, ks_buf *rejects, ks_ingest_meter *meter);
 void ks_row_parser_close(ks_row_parser *p);
 
+/* Give partner countries global ids (their rank in the sorted list of every
+ * rank's names) and renumber the partner table; `names` gets the list. */
+int ks_ingest_number_partners(ks_ctx *ctx, ks_aggregates *agg, ks_strlist *names);
+
 /* ---- exchange ---- */
 /* Ship every firm's aggregates to its owner rank (by firm-id hash) and merge:
  * on return `agg` holds exactly this rank's firms. */
@@ -123,8 +134,8 @@ static inline int ks_owner_of_hash(uint64_t h, int nranks)
 
 /* ---- output ---- */
 int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref,
-                    const ks_inputs *in, ks_aggregates *agg, ks_report *report,
-                    const char *path);
+                    const ks_inputs *in, ks_aggregates *agg, const ks_strlist *partners,
+                    ks_report *report, const char *path);
 int ks_ingest_write_rejects(ks_ctx *ctx, const char *path, const ks_buf *rejects);
 void ks_ingest_print_report(const ks_ctx *ctx, const ks_job *job, const ks_report *report);
 

@@ -21,6 +21,7 @@ struct ks_row_parser {
     ks_summap mode_cache;      /* hash -> processing (0/1) + 1, -2 bad encoding */
     ks_summap own_cache;       /* hash -> ownership + 1, -2 bad encoding */
     ks_summap name_cache;      /* hash -> trader (0/1) + 1, -2 bad encoding */
+    ks_summap partner_cache;   /* hash -> local partner id, -1 none, -2 bad encoding */
     ks_sumcache pending[KS_NAGG]; /* write caches of the aggregation tables */
 };
 
@@ -35,6 +36,7 @@ typedef struct ks_row {
     int city;        /* index into ref->cities, -1 unknown */
     int trader;
     int processing;
+    int partner;     /* local partner id, -1 when the input has none */
 } ks_row;
 
 int ks_row_parser_open(ks_ctx *ctx, ks_row_parser **out, const ks_job *job, const ks_refdata *ref)
@@ -47,7 +49,8 @@ int ks_row_parser_open(ks_ctx *ctx, ks_row_parser **out, const ks_job *job, cons
     for (int t = 0; t < KS_NAGG; t++)
         ks_sumcache_init(&p->pending[t]);
     if (ks_summap_init(ctx, &p->flow_cache, 64) || ks_summap_init(ctx, &p->mode_cache, 64) ||
-        ks_summap_init(ctx, &p->own_cache, 64) || ks_summap_init(ctx, &p->name_cache, 4096)) {
+        ks_summap_init(ctx, &p->own_cache, 64) || ks_summap_init(ctx, &p->name_cache, 4096) ||
+        ks_summap_init(ctx, &p->partner_cache, 256)) {
         ks_row_parser_close(p);
         return ctx->code;
     }
@@ -64,7 +67,41 @@ void ks_row_parser_close(ks_row_parser *p)
     ks_summap_free(&p->mode_cache);
     ks_summap_free(&p->own_cache);
     ks_summap_free(&p->name_cache);
+    ks_summap_free(&p->partner_cache);
     free(p);
+}
+
+/* The local id of a partner country (interned UTF-8 name), -1 for an empty
+ * field, -2 for bytes invalid in the file's encoding. */
+static int partner_of(ks_ctx *ctx, ks_row_parser *p, ks_aggregates *agg, const char *s, size_t len,
+                      int *partner)
+{
+    uint64_t h = ks_hash64(s, len) & ~(uint64_t)0 >> 1;
+    int64_t cached;
+    const char *u;
+    size_t ulen;
+    uint32_t id;
+    int is_new;
+    if (len == 0) {
+        *partner = -1;
+        return KS_OK;
+    }
+    if (ks_summap_find(&p->partner_cache, h, &cached)) {
+        *partner = (int)cached;
+        return KS_OK;
+    }
+    if (ks_text_to_utf8(ctx, p->conv, s, len, &u, &ulen) != KS_OK) {
+        ks_clear_error(ctx);
+        *partner = -2;
+    } else {
+        KS_CHECK(ks_intern_get(ctx, &agg->partners, u, ulen, ks_hash64(u, ulen), &id, &is_new));
+        if (agg->partners.n > KS_MAX_PARTNERS)
+            return ks_fail(ctx, KS_EINPUT, "more than %d distinct partner countries (the last: "
+                           "'%.*s'): is [columns] partner_country the right column?",
+                           KS_MAX_PARTNERS, (int)ulen, u);
+        *partner = (int)id;
+    }
+    return ks_summap_add(ctx, &p->partner_cache, h, *partner);
 }
 
 enum { KS_TEXT_FLOW, KS_TEXT_MODE, KS_TEXT_OWN, KS_TEXT_NAME };
@@ -146,7 +183,11 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
     KS_CHECK(text_verdict(ctx, p, KS_TEXT_MODE, fmode.ptr, fmode.len, &v_mode));
     KS_CHECK(text_verdict(ctx, p, KS_TEXT_OWN, fown.ptr, fown.len, &v_own));
     KS_CHECK(text_verdict(ctx, p, KS_TEXT_NAME, fname.ptr, fname.len, &v_name));
-    if (v_flow == -2 || v_mode == -2 || v_own == -2 || v_name == -2 ||
+    {
+        ks_csv_field fpartner = field_of(f, rec, KS_F_PARTNER_COUNTRY);
+        KS_CHECK(partner_of(ctx, p, agg, fpartner.ptr, fpartner.len, &row->partner));
+    }
+    if (v_flow == -2 || v_mode == -2 || v_own == -2 || v_name == -2 || row->partner == -2 ||
         !ks_text_is_utf8(fid.ptr, fid.len) /* ids are ASCII in practice */) {
         *reason = KS_BAD_ENCODING;
         return KS_OK;
@@ -233,6 +274,10 @@ static int clean_row(ks_ctx *ctx, ks_row_parser *p, ks_row *row, ks_aggregates *
         int64_t share = row->value / ntargets + (t < row->value % ntargets ? 1 : 0);
         KS_CHECK(add(ctx, p, agg, KS_AGG_FLOWS,
                      KS_KEY(row->firm, row->year_idx, KS_FLOW_PAYLOAD(targets[t], row->flow)), share));
+        if (row->flow == KS_FLOW_IMPORT && row->partner >= 0)
+            KS_CHECK(add(ctx, p, agg, KS_AGG_PARTNER,
+                         KS_KEY(row->firm, row->year_idx, KS_PARTNER_PAYLOAD(targets[t], row->partner)),
+                         share));
     }
     KS_CHECK(add(ctx, p, agg, KS_AGG_ROWS, fy, 1));
     KS_CHECK(add(ctx, p, agg, KS_AGG_VALUE, fy, row->value));
@@ -275,6 +320,14 @@ int ks_row_parser_run(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *file,
     int has = 1, rc;
     double start_bytes = meter->bytes;
     if (p->conv_encoding != (int)file->encoding) {
+        /* the caches are keyed by raw bytes, which mean other text now */
+        ks_summap *caches[] = {&p->flow_cache, &p->mode_cache, &p->own_cache, &p->name_cache,
+                               &p->partner_cache};
+        for (size_t c = 0; c < sizeof caches / sizeof caches[0]; c++) {
+            size_t cap = caches[c]->cap;
+            ks_summap_free(caches[c]);
+            KS_CHECK(ks_summap_init(ctx, caches[c], cap / 2));
+        }
         ks_text_conv_close(p->conv);
         p->conv = NULL;
         KS_CHECK(ks_text_conv_open(ctx, &p->conv, file->encoding));
@@ -314,6 +367,7 @@ int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg)
 {
     memset(agg, 0, sizeof *agg);
     KS_CHECK(ks_intern_init(ctx, &agg->firms, 1 << 12));
+    KS_CHECK(ks_intern_init(ctx, &agg->partners, 256));
     for (int t = 0; t < KS_NAGG; t++)
         KS_CHECK(ks_summap_init(ctx, &agg->table[t], t == KS_AGG_FLOWS ? 1 << 16 : 1 << 12));
     return KS_OK;
@@ -322,6 +376,7 @@ int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg)
 void ks_aggregates_free(ks_aggregates *agg)
 {
     ks_intern_free(&agg->firms);
+    ks_intern_free(&agg->partners);
     for (int t = 0; t < KS_NAGG; t++)
         ks_summap_free(&agg->table[t]);
 }

@@ -204,10 +204,10 @@ typedef struct ks_flows {
     int64_t *year_start; /* [nyears + 2] */
 } ks_flows;
 
-static int build_flows(ks_ctx *ctx, ks_aggregates *agg, const ks_firm_order *o, int nyears, ks_flows *fl)
+static int build_flows(ks_ctx *ctx, ks_summap *table, const ks_firm_order *o, int nyears, ks_flows *fl)
 {
     memset(fl, 0, sizeof *fl);
-    KS_CHECK(sort_table(ctx, &agg->table[KS_AGG_FLOWS], o, 1, &fl->sorted));
+    KS_CHECK(sort_table(ctx, table, o, 1, &fl->sorted));
     KS_CHECK(ks_calloc(ctx, &fl->year_start, (size_t)nyears + 3, sizeof *fl->year_start, "flows"));
     for (size_t i = 0; i < fl->sorted.n; i++)
         fl->year_start[(fl->sorted.key[i] >> 56) + 1]++;
@@ -222,59 +222,83 @@ static void free_flows(ks_flows *fl)
     free(fl->year_start);
 }
 
-/* /flows/<YYYY>/{firm, hs4, flow, value_usd}: each rank writes its firms'
- * block of each year, at the offset of the ranks before it. */
-static int write_flows(ks_ctx *ctx, hid_t file, const ks_job *job, const ks_refdata *ref,
-                       const ks_flows *fl, const ks_firm_order *o, ks_report *report)
+/* A year-major sorted table (ks_flows) as /<group>/<YYYY>/{firm, hs4,
+ * <third>, value_usd}: each rank writes its firms' block of each year, at the
+ * offset of the ranks before it.  The payload holds (product, flow) for
+ * /flows and (product, partner) for /partner_imports. */
+typedef enum { KS_YEARLY_FLOWS, KS_YEARLY_PARTNERS } ks_yearly_kind;
+
+static int write_year(ks_ctx *ctx, hid_t file, const char *group, int year, const ks_refdata *ref,
+                      const ks_flows *fl, int y, const ks_firm_order *o, ks_yearly_kind kind,
+                      int64_t *total_out)
 {
-    int nyears = job->last_year - job->first_year + 1, rc = KS_OK;
-    for (int y = 1; y <= nyears && rc == KS_OK; y++) {
-        int64_t lo = fl->year_start[y], n = fl->year_start[y + 1] - lo, offset = 0, total = n;
-        int32_t *firm = NULL, *hs4 = NULL;
-        int8_t *flow = NULL;
-        double *value = NULL;
-        char name[32];
-        hid_t g = H5I_INVALID_HID;
-        KS_CHECK(ks_mpi_exscan_i64(ctx, n, &offset));
-        KS_CHECK(ks_mpi_sum_i64(ctx, &total, 1));
-        report->flows[y] = total;
-        rc = ks_calloc(ctx, &firm, (size_t)n + 1, sizeof *firm, "flows");
-        if (rc == KS_OK)
-            rc = ks_calloc(ctx, &hs4, (size_t)n + 1, sizeof *hs4, "flows");
-        if (rc == KS_OK)
-            rc = ks_calloc(ctx, &flow, (size_t)n + 1, sizeof *flow, "flows");
-        if (rc == KS_OK)
-            rc = ks_calloc(ctx, &value, (size_t)n + 1, sizeof *value, "flows");
-        for (int64_t i = 0; rc == KS_OK && i < n; i++) {
-            uint64_t k = fl->sorted.key[lo + i];
-            uint32_t payload = (uint32_t)(k & 0xffffff);
-            firm[i] = (int32_t)(o->offset + (int64_t)((k >> 24) & 0xffffffff));
-            hs4[i] = ref->products.hs4[payload >> 1];
-            flow[i] = (int8_t)(payload & 1);
-            value[i] = (double)fl->sorted.sum[lo + i] / 1e6;
-        }
-        rc = ks_mpi_agree(ctx, rc);
-        snprintf(name, sizeof name, "flows/%d", job->first_year + y - 1);
-        if (rc == KS_OK)
-            rc = ks_h5_group(ctx, file, name, &g);
-        if (rc == KS_OK)
-            rc = ks_h5_write_column(ctx, g, "firm", H5T_NATIVE_INT32, firm, n, offset, total);
-        if (rc == KS_OK)
-            rc = ks_h5_write_column(ctx, g, "hs4", H5T_NATIVE_INT32, hs4, n, offset, total);
-        if (rc == KS_OK)
-            rc = ks_h5_write_column(ctx, g, "flow", H5T_NATIVE_INT8, flow, n, offset, total);
-        if (rc == KS_OK)
-            rc = ks_h5_write_column(ctx, g, "value_usd", H5T_NATIVE_DOUBLE, value, n, offset, total);
-        if (rc == KS_OK)
-            rc = ks_h5_attr_i64(ctx, g, "year", job->first_year + y - 1);
-        if (g >= 0)
-            H5Gclose(g);
-        free(firm);
-        free(hs4);
-        free(flow);
-        free(value);
+    int64_t lo = fl->year_start[y], n = fl->year_start[y + 1] - lo, offset = 0, total = n;
+    int32_t *firm = NULL, *hs4 = NULL;
+    int16_t *third = NULL;
+    double *value = NULL;
+    char name[64];
+    hid_t g = H5I_INVALID_HID;
+    int rc;
+    KS_CHECK(ks_mpi_exscan_i64(ctx, n, &offset));
+    KS_CHECK(ks_mpi_sum_i64(ctx, &total, 1));
+    *total_out = total;
+    rc = ks_calloc(ctx, &firm, (size_t)n + 1, sizeof *firm, group);
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &hs4, (size_t)n + 1, sizeof *hs4, group);
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &third, (size_t)n + 1, sizeof *third, group);
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &value, (size_t)n + 1, sizeof *value, group);
+    for (int64_t i = 0; rc == KS_OK && i < n; i++) {
+        uint64_t k = fl->sorted.key[lo + i];
+        uint32_t payload = (uint32_t)(k & 0xffffff);
+        int shift = kind == KS_YEARLY_FLOWS ? 1 : 13;
+        firm[i] = (int32_t)(o->offset + (int64_t)((k >> 24) & 0xffffffff));
+        hs4[i] = ref->products.hs4[payload >> shift];
+        third[i] = (int16_t)(payload & ((1u << shift) - 1));
+        value[i] = (double)fl->sorted.sum[lo + i] / 1e6;
     }
+    rc = ks_mpi_agree(ctx, rc);
+    snprintf(name, sizeof name, "%s/%d", group, year);
+    if (rc == KS_OK)
+        rc = ks_h5_group(ctx, file, name, &g);
+    if (rc == KS_OK)
+        rc = ks_h5_write_column(ctx, g, "firm", H5T_NATIVE_INT32, firm, n, offset, total);
+    if (rc == KS_OK)
+        rc = ks_h5_write_column(ctx, g, "hs4", H5T_NATIVE_INT32, hs4, n, offset, total);
+    if (rc == KS_OK && kind == KS_YEARLY_FLOWS) {
+        int8_t *flow = (int8_t *)third; /* narrow in place: 0 import, 1 export */
+        for (int64_t i = 0; i < n; i++)
+            flow[i] = (int8_t)third[i];
+        rc = ks_h5_write_column(ctx, g, "flow", H5T_NATIVE_INT8, flow, n, offset, total);
+    } else if (rc == KS_OK) {
+        rc = ks_h5_write_column(ctx, g, "partner", H5T_NATIVE_INT16, third, n, offset, total);
+    }
+    if (rc == KS_OK)
+        rc = ks_h5_write_column(ctx, g, "value_usd", H5T_NATIVE_DOUBLE, value, n, offset, total);
+    if (rc == KS_OK)
+        rc = ks_h5_attr_i64(ctx, g, "year", year);
+    if (g >= 0)
+        H5Gclose(g);
+    free(firm);
+    free(hs4);
+    free(third);
+    free(value);
     return rc;
+}
+
+static int write_yearly(ks_ctx *ctx, hid_t file, const char *group, const ks_job *job,
+                        const ks_refdata *ref, const ks_flows *fl, const ks_firm_order *o,
+                        ks_yearly_kind kind, int64_t *totals)
+{
+    int nyears = job->last_year - job->first_year + 1;
+    for (int y = 1; y <= nyears; y++) {
+        int64_t total = 0;
+        KS_CHECK(write_year(ctx, file, group, job->first_year + y - 1, ref, fl, y, o, kind, &total));
+        if (totals)
+            totals[y] = total;
+    }
+    return KS_OK;
 }
 
 static int write_firms(ks_ctx *ctx, hid_t file, const ks_aggregates *agg, const ks_firm_order *o,
@@ -497,17 +521,34 @@ static int write_root_attrs(ks_ctx *ctx, hid_t file, const ks_job *job)
     return ks_h5_attr_i64(ctx, file, "drop_processing", job->drop_processing);
 }
 
+/* /partners/name: the partner countries, sorted; /partner_imports/.../partner
+ * indexes it.  Empty when the input has no partner_country column. */
+static int write_partners(ks_ctx *ctx, hid_t file, const ks_strlist *partners)
+{
+    hid_t g;
+    int rc;
+    int64_t n = (int64_t)partners->n;
+    KS_CHECK(ks_h5_group(ctx, file, "partners", &g));
+    rc = ks_h5_write_strings(ctx, g, "name", (const char *const *)partners->items,
+                             ctx->rank == 0 ? n : 0, 0, n);
+    H5Gclose(g);
+    return rc;
+}
+
 int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const ks_inputs *in,
-                    ks_aggregates *agg, ks_report *report, const char *path)
+                    ks_aggregates *agg, const ks_strlist *partners, ks_report *report,
+                    const char *path)
 {
     ks_firm_order order = {0};
     ks_firm_years fy = {0};
-    ks_flows flows = {0};
+    ks_flows flows = {0}, partner_flows = {0};
     ks_h5_file out = {.id = H5I_INVALID_HID};
     int nyears = report->nyears - 1, rc;
     rc = order_firms(ctx, &agg->firms, &order);
     if (rc == KS_OK)
-        rc = build_flows(ctx, agg, &order, nyears, &flows);
+        rc = build_flows(ctx, &agg->table[KS_AGG_FLOWS], &order, nyears, &flows);
+    if (rc == KS_OK)
+        rc = build_flows(ctx, &agg->table[KS_AGG_PARTNER], &order, nyears, &partner_flows);
     if (rc == KS_OK)
         rc = build_firm_years(ctx, job, ref, agg, &order, &fy, report);
     KS_TRY(rc, ks_mpi_agree(ctx, rc), done);
@@ -525,7 +566,12 @@ int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const
     if (rc == KS_OK)
         rc = write_firms(ctx, out.id, agg, &order, &fy);
     if (rc == KS_OK)
-        rc = write_flows(ctx, out.id, job, ref, &flows, &order, report);
+        rc = write_yearly(ctx, out.id, "flows", job, ref, &flows, &order, KS_YEARLY_FLOWS, report->flows);
+    if (rc == KS_OK)
+        rc = write_partners(ctx, out.id, partners);
+    if (rc == KS_OK)
+        rc = write_yearly(ctx, out.id, "partner_imports", job, ref, &partner_flows, &order,
+                          KS_YEARLY_PARTNERS, NULL);
     if (rc == KS_OK)
         rc = write_report(ctx, out.id, job, report);
     rc = ks_mpi_agree(ctx, rc);
@@ -537,6 +583,7 @@ done:
     firm_order_free(&order);
     free_firm_years(&fy);
     free_flows(&flows);
+    free_flows(&partner_flows);
     return rc;
 }
 

@@ -91,6 +91,7 @@ def main():
     conc = load_concordances(data)
     cities = load_cities(data)
     flows = defaultdict(int)               # (firm, year, hs4, flow) -> micro
+    partner_imports = defaultdict(int)     # (firm, year, hs4, partner) -> micro
     city_value = defaultdict(int)          # (firm, year, city) -> micro
     own_value = defaultdict(int)           # (firm, year, ownership) -> micro
     trader_fy = defaultdict(int)
@@ -128,8 +129,12 @@ def main():
                     continue
                 targets = conc[job["vintage"][y]].get(int(hs[:6]), [])
                 n = len(targets)
+                partner = g("partner_country") if "partner_country" in col else ""
                 for t, hs4 in enumerate(targets):
-                    flows[(firm, y, hs4, 1 if flow == "出口" else 0)] += v // n + (1 if t < v % n else 0)
+                    share = v // n + (1 if t < v % n else 0)
+                    flows[(firm, y, hs4, 1 if flow == "出口" else 0)] += share
+                    if flow == "进口" and partner:
+                        partner_imports[(firm, y, hs4, partner)] += share
     with h5py.File(records, "r") as f:
         ids = [s.decode() for s in f["firms/id"][:]]
         got = {}
@@ -168,6 +173,18 @@ def main():
         if n_checked != len(trader_fy):
             fail(f"{len(trader_fy)} firm-years in the reference, {n_checked} in records.h5")
         print(f"ok: {n_checked} firm-years: city, ownership and trader flag equal the reference")
+        names = [s.decode() for s in f["partners/name"][:]]
+        if names != sorted(set(p for (_, _, _, p) in partner_imports), key=lambda s: s.encode()):
+            fail(f"/partners/name {names[:5]}... differs from the partners of the input")
+        got = {}
+        for y in range(job["first"], job["last"] + 1):
+            g = f[f"partner_imports/{y}"]
+            for firm, hs4, p, val in zip(g["firm"][:], g["hs4"][:], g["partner"][:], g["value_usd"][:]):
+                got[(ids[firm], y, int(hs4), names[p])] = float(val)
+        want = {k: v / 1e6 for k, v in partner_imports.items()}
+        if got != want:
+            fail(f"partner imports differ: {len(set(got) ^ set(want))} keys differ")
+        print(f"ok: {len(want)} imports by partner country equal the reference ({len(names)} partners)")
 
 
 if __name__ == "__main__":
