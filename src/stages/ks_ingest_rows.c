@@ -22,6 +22,7 @@ struct ks_row_parser {
     ks_summap own_cache;       /* hash -> ownership + 1, -2 bad encoding */
     ks_summap name_cache;      /* hash -> trader (0/1) + 1, -2 bad encoding */
     ks_summap partner_cache;   /* hash -> local partner id, -1 none, -2 bad encoding */
+    int keep_partners;         /* a density of the job filters by partner country */
     ks_sumcache pending[KS_NAGG]; /* write caches of the aggregation tables */
 };
 
@@ -46,6 +47,8 @@ int ks_row_parser_open(ks_ctx *ctx, ks_row_parser **out, const ks_job *job, cons
     p->job = job;
     p->ref = ref;
     p->conv_encoding = -1;
+    for (int d = 0; d < job->n_densities; d++)
+        p->keep_partners |= job->densities[d].partners.n > 0;
     for (int t = 0; t < KS_NAGG; t++)
         ks_sumcache_init(&p->pending[t]);
     if (ks_summap_init(ctx, &p->flow_cache, 64) || ks_summap_init(ctx, &p->mode_cache, 64) ||
@@ -183,7 +186,8 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
     KS_CHECK(text_verdict(ctx, p, KS_TEXT_MODE, fmode.ptr, fmode.len, &v_mode));
     KS_CHECK(text_verdict(ctx, p, KS_TEXT_OWN, fown.ptr, fown.len, &v_own));
     KS_CHECK(text_verdict(ctx, p, KS_TEXT_NAME, fname.ptr, fname.len, &v_name));
-    {
+    row->partner = -1;
+    if (p->keep_partners) {
         ks_csv_field fpartner = field_of(f, rec, KS_F_PARTNER_COUNTRY);
         KS_CHECK(partner_of(ctx, p, agg, fpartner.ptr, fpartner.len, &row->partner));
     }

@@ -5,7 +5,8 @@
 # section 1 gives the same records.
 . "$(dirname "$0")/lib.sh"
 run 2 synth --preset tiny --seed 3 --out synth
-tiny_job out synth
+# a partner-filtered density makes ingest keep imports by partner country
+tiny_job out synth "[density.sister]" "scope = city" "partners = US, JP"
 run 2 ingest out.ini
 "$PY" - <<'PY'
 import csv, sys, h5py, numpy as np

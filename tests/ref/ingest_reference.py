@@ -39,6 +39,8 @@ def load_job(path):
         "traders": [w.strip() for w in cp.get("cleaning", "trader_keywords").split(",") if w.strip()],
         "processing": [w.strip() for w in cp.get("cleaning", "processing_keywords").split(",") if w.strip()],
         "vintage": {},
+        "keep_partners": any(cp.get(sec, "partners", fallback="").strip()
+                             for sec in cp.sections() if sec.startswith("density.")),
     }
     for name in ("hs2002", "hs2007", "hs2012"):
         a, b = cp.get("harmonise", name + "_years").split("-")
@@ -133,7 +135,7 @@ def main():
                 for t, hs4 in enumerate(targets):
                     share = v // n + (1 if t < v % n else 0)
                     flows[(firm, y, hs4, 1 if flow == "出口" else 0)] += share
-                    if flow == "进口" and partner:
+                    if flow == "进口" and partner and job["keep_partners"]:
                         partner_imports[(firm, y, hs4, partner)] += share
     with h5py.File(records, "r") as f:
         ids = [s.decode() for s in f["firms/id"][:]]
