@@ -246,3 +246,73 @@ void ks_firm_year_block_free(ks_firm_year_block *b)
     free(b->value_kept);
     memset(b, 0, sizeof *b);
 }
+
+int ks_records_read_partners(ks_ctx *ctx, const ks_records *r, ks_strlist *names)
+{
+    hid_t d, t;
+    int64_t n = dataset_length(r->file, "partners/name");
+    size_t width;
+    char *buf = NULL;
+    int rc = KS_OK;
+    if (n < 0)
+        return ks_fail(ctx, KS_EINPUT, "%s has no /partners/name: rerun kspill ingest (this "
+                       "kspill keeps partner countries)", r->path);
+    if (n == 0)
+        return KS_OK;
+    d = H5Dopen2(r->file, "partners/name", H5P_DEFAULT);
+    t = H5Dget_type(d);
+    width = H5Tget_size(t);
+    rc = ks_calloc(ctx, &buf, (size_t)n * width + 1, 1, "partner names");
+    if (rc == KS_OK && H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        rc = ks_fail(ctx, KS_EHDF5, "cannot read /partners/name of %s", r->path);
+    for (int64_t i = 0; rc == KS_OK && i < n; i++)
+        rc = ks_strlist_add(ctx, names, buf + (size_t)i * width, strnlen(buf + (size_t)i * width, width));
+    free(buf);
+    H5Tclose(t);
+    H5Dclose(d);
+    return rc;
+}
+
+int ks_records_read_partner_imports(ks_ctx *ctx, const ks_records *r, int year, int64_t lo,
+                                    int64_t hi, ks_partner_block *out)
+{
+    char firm_path[64], hs4_path[64], partner_path[64], value_path[64];
+    int64_t n, a = 0, b = 0;
+    memset(out, 0, sizeof *out);
+    snprintf(firm_path, sizeof firm_path, "partner_imports/%d/firm", year);
+    snprintf(hs4_path, sizeof hs4_path, "partner_imports/%d/hs4", year);
+    snprintf(partner_path, sizeof partner_path, "partner_imports/%d/partner", year);
+    snprintf(value_path, sizeof value_path, "partner_imports/%d/value_usd", year);
+    n = dataset_length(r->file, firm_path);
+    if (n < 0)
+        return ks_fail(ctx, KS_EINPUT, "%s has no /partner_imports/%d: rerun kspill ingest with "
+                       "the job that declares the partner-filtered density", r->path, year);
+    KS_CHECK(lower_bound(ctx, r->file, firm_path, n, lo, &a));
+    KS_CHECK(lower_bound(ctx, r->file, firm_path, n, hi, &b));
+    out->n = b - a;
+    KS_CHECK(ks_calloc(ctx, &out->firm, (size_t)out->n + 1, sizeof *out->firm, "partner imports"));
+    KS_CHECK(ks_calloc(ctx, &out->product, (size_t)out->n + 1, sizeof *out->product, "partner imports"));
+    KS_CHECK(ks_calloc(ctx, &out->partner, (size_t)out->n + 1, sizeof *out->partner, "partner imports"));
+    KS_CHECK(ks_calloc(ctx, &out->value, (size_t)out->n + 1, sizeof *out->value, "partner imports"));
+    KS_CHECK(read_rows(ctx, r->file, firm_path, H5T_NATIVE_INT64, a, b, out->firm));
+    KS_CHECK(read_rows(ctx, r->file, partner_path, H5T_NATIVE_INT16, a, b, out->partner));
+    KS_CHECK(read_rows(ctx, r->file, value_path, H5T_NATIVE_DOUBLE, a, b, out->value));
+    KS_CHECK(read_rows(ctx, r->file, hs4_path, H5T_NATIVE_INT32, a, b, out->product));
+    for (int64_t i = 0; i < out->n; i++) {
+        int p = ks_records_product_index(r, out->product[i]);
+        if (p < 0)
+            return ks_fail(ctx, KS_EINPUT, "%s: /partner_imports/%d/hs4 row %lld holds %d, not a "
+                           "product of /products/hs4", r->path, year, (long long)(a + i), out->product[i]);
+        out->product[i] = p;
+    }
+    return KS_OK;
+}
+
+void ks_partner_block_free(ks_partner_block *b)
+{
+    free(b->firm);
+    free(b->product);
+    free(b->partner);
+    free(b->value);
+    memset(b, 0, sizeof *b);
+}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ks_error.h"
+#include "ks_mem.h"
 
 typedef struct ks_records {
     hid_t file;
@@ -49,6 +50,23 @@ typedef struct ks_flow_block {
 int ks_records_read_flows(ks_ctx *ctx, const ks_records *r, int year, int64_t lo, int64_t hi,
                           ks_flow_block *out);
 void ks_flow_block_free(ks_flow_block *b);
+
+/* The partner countries of /partners/name (empty when ingest kept none). */
+int ks_records_read_partners(ks_ctx *ctx, const ks_records *r, ks_strlist *names);
+
+/* The imports by partner country of firms [lo, hi) in `year`
+ * (/partner_imports/<YYYY>), in file order (firm, heading, partner). */
+typedef struct ks_partner_block {
+    int64_t n;
+    int64_t *firm;
+    int32_t *product;   /* index into r->hs4 */
+    int16_t *partner;   /* index into the names of ks_records_read_partners */
+    double *value;
+} ks_partner_block;
+
+int ks_records_read_partner_imports(ks_ctx *ctx, const ks_records *r, int year, int64_t lo,
+                                    int64_t hi, ks_partner_block *out);
+void ks_partner_block_free(ks_partner_block *b);
 
 /* The firm-years of firms [lo, hi), in file order (firm, year). */
 typedef struct ks_firm_year_block {
