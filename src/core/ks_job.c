@@ -449,8 +449,6 @@ static void clear_list(ks_job *job, const ks_job_key *k, const char *section)
         ks_strlist_clear(&job->processing_keywords);
     else if (k->set == set_processing_modes)
         ks_strlist_clear(&job->processing_modes);
-    for (int i = 0; i < job->n_densities; i++)
-        ks_strlist_clear(&job->densities[i].partners);
 }
 
 static int apply_key(ks_ctx *ctx, ks_job *job, const ks_job_key *k, const char *section,
@@ -497,6 +495,8 @@ void ks_job_free(ks_job *job)
     ks_strlist_clear(&job->trader_keywords);
     ks_strlist_clear(&job->processing_keywords);
     ks_strlist_clear(&job->processing_modes);
+    for (int i = 0; i < job->n_densities; i++)
+        ks_strlist_clear(&job->densities[i].partners);
 }
 
 int ks_job_set(ks_ctx *ctx, ks_job *job, const char *section_key, const char *value,

@@ -123,6 +123,10 @@ static void test_density_sections(void)
     CU_ASSERT_EQUAL(d->basket, KS_BASKET_EXPORTS);
     CU_ASSERT_EQUAL(d->lag, 1);
     CU_ASSERT_EQUAL(ks_job_density(&job, "sister")->partners.n, 3);
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "input.files", "x.csv", "--set"), KS_OK);
+    CU_ASSERT_EQUAL(ks_job_density(&job, "sister")->partners.n, 3); /* other lists untouched */
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "density.sister.partners", "KR", "--set"), KS_OK);
+    CU_ASSERT_EQUAL(ks_job_density(&job, "sister")->partners.n, 1);
     CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "density.prov.scope", "nation", "--set"), KS_OK);
     CU_ASSERT_EQUAL(ks_job_density(&job, "prov")->scope, KS_SCOPE_NATION);
     CU_ASSERT_EQUAL(ks_job_validate(&ctx, &job), KS_OK);
