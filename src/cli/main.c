@@ -7,9 +7,12 @@
 #include <string.h>
 
 #include "ks_error.h"
+#include "ks_export.h"
 #include "ks_ingest.h"
 #include "ks_job.h"
 #include "ks_log.h"
+#include "ks_panel.h"
+#include "ks_relatedness.h"
 #include "ks_synth.h"
 
 typedef struct ks_cli {
@@ -22,6 +25,10 @@ typedef struct ks_cli {
     const char *seed;
     const char *encoding;
     const char *years;
+    /* export */
+    const char *format;
+    const char *columns;
+    const char *file;
     /* job overrides, in order */
     const char *out;
     ks_strlist in_files;
@@ -36,6 +43,9 @@ static const char *const usage_main =
     "stages:\n"
     "  synth      write synthetic customs CSV files (one per year) and their true counts\n"
     "  ingest     raw customs CSV -> cleaned firm-year-HS4 records (WORKDIR/records.h5)\n"
+    "  relatedness  records -> yearly HS4 x HS4 proximity phi (WORKDIR/relatedness.h5)\n"
+    "  panel      records + phi -> densities and controls, the regression panel (WORKDIR/panel.h5)\n"
+    "  export     the panel (or a slice) as CSV or Stata .dta\n"
     "  help job   list every job-file section and key with its default\n"
     "\n"
     "common options:\n"
@@ -81,16 +91,41 @@ static const char *const usage_ingest =
     "\n"
     "Exit status: 0 done; 1 an error (message on stderr); 2 bad command line or job file.\n";
 
+static const char *const usage_relatedness =
+    "usage: kspill relatedness JOB.ini [--out DIR] [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Reads WORKDIR/records.h5 and writes WORKDIR/relatedness.h5: for every year the\n"
+    "co-occurrence counts C[i,j], the ubiquities k[i] and phi[i,j] = C[i,j] / max(k[i], k[j])\n"
+    "over all HS4 pairs ([relatedness] measure, diagonal, window, rca_scope; docs/job-file.md).\n";
+
+static const char *const usage_panel =
+    "usage: kspill panel JOB.ini [--out DIR] [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Reads WORKDIR/records.h5 and WORKDIR/relatedness.h5 and writes WORKDIR/panel.h5: one row\n"
+    "per firm, year and HS4 product with density_firm above [panel] threshold: export,\n"
+    "density_firm, density_city (and every [density.NAME]), tradevalue, newexport, industry,\n"
+    "city, province, region, size, market (docs/hdf5.md).\n";
+
+static const char *const usage_export =
+    "usage: kspill export JOB.ini --format csv|dta [--years A-B] [--columns C1,C2,...] [--file PATH]\n"
+    "\n"
+    "Writes WORKDIR/panel.h5, or the rows of some years and some columns of it, as CSV or as a\n"
+    "Stata .dta file (format 118, with value labels for the coded columns).\n"
+    "  --file PATH  output file (default WORKDIR/panel.csv or WORKDIR/panel.dta)\n";
+
 static int parse_args(ks_ctx *ctx, int argc, char **argv, ks_cli *cli)
 {
-    enum { OPT_PRESET = 256, OPT_SEED, OPT_OUT, OPT_IN, OPT_SET, OPT_ENCODING, OPT_YEARS, OPT_VERSION };
+    enum { OPT_PRESET = 256, OPT_SEED, OPT_OUT, OPT_IN, OPT_SET, OPT_ENCODING, OPT_YEARS, OPT_VERSION,
+           OPT_FORMAT, OPT_COLUMNS, OPT_FILE };
     static const struct option opts[] = {
         {"help", no_argument, NULL, 'h'},       {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},      {"version", no_argument, NULL, OPT_VERSION},
         {"preset", required_argument, NULL, OPT_PRESET}, {"seed", required_argument, NULL, OPT_SEED},
         {"out", required_argument, NULL, OPT_OUT}, {"in", required_argument, NULL, OPT_IN},
         {"set", required_argument, NULL, OPT_SET}, {"encoding", required_argument, NULL, OPT_ENCODING},
-        {"years", required_argument, NULL, OPT_YEARS}, {NULL, 0, NULL, 0},
+        {"years", required_argument, NULL, OPT_YEARS}, {"format", required_argument, NULL, OPT_FORMAT},
+        {"columns", required_argument, NULL, OPT_COLUMNS}, {"file", required_argument, NULL, OPT_FILE},
+        {NULL, 0, NULL, 0},
     };
     int c;
     cli->verbose = 1;
@@ -106,6 +141,9 @@ static int parse_args(ks_ctx *ctx, int argc, char **argv, ks_cli *cli)
         case OPT_OUT: cli->out = optarg; break;
         case OPT_ENCODING: cli->encoding = optarg; break;
         case OPT_YEARS: cli->years = optarg; break;
+        case OPT_FORMAT: cli->format = optarg; break;
+        case OPT_COLUMNS: cli->columns = optarg; break;
+        case OPT_FILE: cli->file = optarg; break;
         case OPT_IN: KS_CHECK(ks_strlist_add(ctx, &cli->in_files, optarg, strlen(optarg))); break;
         case OPT_SET: KS_CHECK(ks_strlist_add(ctx, &cli->sets, optarg, strlen(optarg))); break;
         default:
@@ -190,12 +228,41 @@ static int run_synth(ks_ctx *ctx, const ks_cli *cli)
     return rc;
 }
 
-static int run_ingest(ks_ctx *ctx, const ks_cli *cli)
+static int run_job_stage(ks_ctx *ctx, const ks_cli *cli, int (*stage)(ks_ctx *, const ks_job *))
 {
     ks_job job;
     int rc = load_job(ctx, cli, &job, 1);
     if (rc == KS_OK)
-        rc = ks_ingest_run(ctx, &job);
+        rc = stage(ctx, &job);
+    ks_job_free(&job);
+    return rc;
+}
+
+static int run_export(ks_ctx *ctx, const ks_cli *cli)
+{
+    ks_export_options opt;
+    ks_job job;
+    int rc;
+    memset(&opt, 0, sizeof opt);
+    if (!cli->format || (strcmp(cli->format, "csv") && strcmp(cli->format, "dta")))
+        return ks_fail(ctx, KS_EUSAGE, "kspill export needs --format csv or --format dta");
+    snprintf(opt.format, sizeof opt.format, "%s", cli->format);
+    if (cli->file)
+        snprintf(opt.out, sizeof opt.out, "%s", cli->file);
+    rc = load_job(ctx, cli, &job, 1);
+    if (rc == KS_OK && cli->years) {
+        ks_job years;
+        ks_job_defaults(&years);
+        rc = ks_job_set(ctx, &years, "job.years", cli->years, "--years");
+        opt.first_year = years.first_year;
+        opt.last_year = years.last_year;
+        ks_job_free(&years);
+    }
+    if (rc == KS_OK && cli->columns)
+        rc = ks_strlist_add_csv(ctx, &opt.columns, cli->columns);
+    if (rc == KS_OK)
+        rc = ks_export_run(ctx, &job, &opt);
+    ks_strlist_clear(&opt.columns);
     ks_job_free(&job);
     return rc;
 }
@@ -218,7 +285,15 @@ static int dispatch(ks_ctx *ctx, const ks_cli *cli)
     if (!strcmp(stage, "synth"))
         return cli->help ? (ctx->rank == 0 ? fputs(usage_synth, stdout) : 0, KS_OK) : run_synth(ctx, cli);
     if (!strcmp(stage, "ingest"))
-        return cli->help ? (ctx->rank == 0 ? fputs(usage_ingest, stdout) : 0, KS_OK) : run_ingest(ctx, cli);
+        return cli->help ? (ctx->rank == 0 ? fputs(usage_ingest, stdout) : 0, KS_OK) : run_job_stage(ctx, cli, ks_ingest_run);
+    if (!strcmp(stage, "relatedness"))
+        return cli->help ? (ctx->rank == 0 ? fputs(usage_relatedness, stdout) : 0, KS_OK)
+                         : run_job_stage(ctx, cli, ks_relatedness_run);
+    if (!strcmp(stage, "panel"))
+        return cli->help ? (ctx->rank == 0 ? fputs(usage_panel, stdout) : 0, KS_OK)
+                         : run_job_stage(ctx, cli, ks_panel_run);
+    if (!strcmp(stage, "export"))
+        return cli->help ? (ctx->rank == 0 ? fputs(usage_export, stdout) : 0, KS_OK) : run_export(ctx, cli);
     return ks_fail(ctx, KS_EUSAGE, "unknown stage '%s' (kspill --help lists the stages)", stage);
 }
 

@@ -293,3 +293,124 @@ int ks_h5_attr_f64(ks_ctx *ctx, hid_t loc, const char *name, double value)
 {
     return write_attr(ctx, loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
+
+/* ---- streamed columns ---- */
+
+int ks_h5_stream_create(ks_ctx *ctx, hid_t loc, const char *name, hid_t memtype,
+                        ks_h5_stream *s)
+{
+    hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {KS_H5_CHUNK_ELEMS};
+    hid_t filetype = file_type_of(memtype);
+    hid_t space = H5Screate_simple(1, dims, maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    s->memtype = memtype;
+    s->length = 0;
+    H5Pset_obj_track_times(dcpl, 0);
+    H5Pset_chunk(dcpl, 1, chunk);
+    if (H5Tget_size(filetype) > 1)
+        H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 1);
+    s->dset = H5Dcreate2(loc, name, filetype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (s->dset < 0)
+        return h5_fail(ctx, loc, name, "create extendible dataset");
+    return KS_OK;
+}
+
+int ks_h5_stream_append(ks_ctx *ctx, ks_h5_stream *s, const void *data, int64_t count,
+                        int64_t offset, int64_t total)
+{
+    hsize_t dims[1] = {(hsize_t)(s->length + total)};
+    hsize_t start[1] = {(hsize_t)(s->length + offset)}, cnt[1] = {(hsize_t)count};
+    hid_t space = H5I_INVALID_HID, memspace = H5I_INVALID_HID, dxpl;
+    int rc = KS_OK;
+    if (total == 0)
+        return KS_OK; /* the same on every rank: nobody calls HDF5 */
+    if (H5Dset_extent(s->dset, dims) < 0)
+        return h5_fail(ctx, s->dset, NULL, "extend dataset");
+    space = H5Dget_space(s->dset);
+    memspace = H5Screate_simple(1, cnt[0] > 0 ? cnt : dims, NULL);
+    if (count == 0) {
+        H5Sselect_none(space);
+        H5Sselect_none(memspace);
+    } else {
+        H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, cnt, NULL);
+    }
+    dxpl = H5Pcreate(H5P_DATASET_XFER);
+    if (ctx->comm != MPI_COMM_NULL)
+        H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    if (H5Dwrite(s->dset, s->memtype, memspace, space, dxpl, data) < 0)
+        rc = h5_fail(ctx, s->dset, NULL, "append to dataset");
+    H5Pclose(dxpl);
+    H5Sclose(memspace);
+    H5Sclose(space);
+    if (rc == KS_OK)
+        s->length += total;
+    return rc;
+}
+
+void ks_h5_stream_close(ks_h5_stream *s)
+{
+    if (s->dset > 0)
+        H5Dclose(s->dset);
+    s->dset = H5I_INVALID_HID;
+}
+
+int ks_h5_read_strings(ks_ctx *ctx, hid_t file, const char *path, int64_t offset, int64_t count,
+                       char ***out)
+{
+    hid_t d, ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID, fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
+    hsize_t start[1] = {(hsize_t)offset}, cnt[1] = {(hsize_t)(count > 0 ? count : 1)};
+    size_t width = 0;
+    char *block = NULL, **ptr = NULL;
+    int rc = KS_OK;
+    char where[600];
+    *out = NULL;
+    if (H5Lexists(file, path, H5P_DEFAULT) <= 0 || (d = H5Dopen2(file, path, H5P_DEFAULT)) < 0)
+        return ks_fail(ctx, KS_EINPUT, "%s has no dataset %s",
+                       ks_h5_describe(file, NULL, where, sizeof where), path);
+    ftype = H5Dget_type(d);
+    if (H5Tget_class(ftype) != H5T_STRING || H5Tis_variable_str(ftype) > 0) {
+        rc = ks_fail(ctx, KS_EINPUT, "dataset %s holds no fixed-width strings", path);
+        goto done;
+    }
+    width = H5Tget_size(ftype);
+    /* one block: the pointer table, then count strings of width+1 bytes */
+    block = calloc((size_t)cnt[0] * (sizeof(char *) + width + 1), 1);
+    if (!block) {
+        rc = ks_fail(ctx, KS_ENOMEM, "no memory for %lld strings of %s", (long long)count, path);
+        goto done;
+    }
+    ptr = (char **)block;
+    mtype = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mtype, width + 1);
+    H5Tset_strpad(mtype, H5T_STR_NULLTERM);
+    H5Tset_cset(mtype, H5Tget_cset(ftype));
+    fs = H5Dget_space(d);
+    ms = H5Screate_simple(1, cnt, NULL);
+    if (count > 0) {
+        char *text = block + (size_t)count * sizeof(char *);
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL);
+        if (H5Dread(d, mtype, ms, fs, H5P_DEFAULT, text) < 0) {
+            rc = ks_fail(ctx, KS_EHDF5, "cannot read rows %lld-%lld of %s", (long long)offset,
+                         (long long)(offset + count), path);
+            goto done;
+        }
+        for (int64_t i = 0; i < count; i++)
+            ptr[i] = text + (size_t)i * (width + 1);
+    }
+    *out = ptr;
+    block = NULL;
+done:
+    free(block);
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (mtype >= 0)
+        H5Tclose(mtype);
+    H5Tclose(ftype);
+    H5Dclose(d);
+    return rc;
+}

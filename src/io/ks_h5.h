@@ -62,4 +62,31 @@ int ks_h5_attr_f64(ks_ctx *ctx, hid_t loc, const char *name, double value);
 /* A path inside a file for messages: "records.h5:/flows/2005/value_usd". */
 const char *ks_h5_describe(hid_t loc, const char *name, char *buf, size_t n);
 
+/* ---- streamed columns (added for stage panel) ----
+ * A 1-D column that grows as a stage appends blocks to it: chunked
+ * (65,536 elements), shuffled, deflated, with an unlimited maximum length.
+ * Every append is collective: every rank passes the same `total` (the sum of
+ * all ranks' counts, from an allreduce) and its own [offset, offset+count)
+ * inside the block (offsets from an exclusive scan), so a block of all ranks
+ * lands in rank order after what was there.  Memory stays bounded by one
+ * block. */
+typedef struct ks_h5_stream {
+    hid_t dset;
+    hid_t memtype;
+    int64_t length; /* elements written so far (the same on every rank) */
+} ks_h5_stream;
+
+int ks_h5_stream_create(ks_ctx *ctx, hid_t loc, const char *name, hid_t memtype,
+                        ks_h5_stream *s);
+int ks_h5_stream_append(ks_ctx *ctx, ks_h5_stream *s, const void *data, int64_t count,
+                        int64_t offset, int64_t total);
+void ks_h5_stream_close(ks_h5_stream *s);
+
+/* Rows [offset, offset+count) of a 1-D fixed-width string dataset, read
+ * independently.  *out receives count pointers to NUL-terminated strings,
+ * all inside one allocation: free((*out)) frees them.  KS_EINPUT when the
+ * dataset is missing or not strings. */
+int ks_h5_read_strings(ks_ctx *ctx, hid_t file, const char *path, int64_t offset, int64_t count,
+                       char ***out);
+
 #endif

@@ -64,22 +64,6 @@ static int read_all(ks_ctx *ctx, hid_t file, const char *path, hid_t memtype, si
     return read_rows(ctx, file, path, memtype, 0, *n, *(void **)out);
 }
 
-/* First row of a sorted firm column whose value is >= firm. */
-static int lower_bound(ks_ctx *ctx, hid_t file, const char *path, int64_t n, int64_t firm, int64_t *row)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2, v = 0;
-        KS_CHECK(read_rows(ctx, file, path, H5T_NATIVE_INT64, mid, mid + 1, &v));
-        if (v < firm)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *row = lo;
-    return KS_OK;
-}
-
 static int read_attr_i64(ks_ctx *ctx, hid_t file, const char *name, int64_t *value)
 {
     hid_t a;
@@ -105,6 +89,11 @@ static int open_tables(ks_ctx *ctx, ks_records *r)
     KS_CHECK(read_all(ctx, r->file, "products/hs4", H5T_NATIVE_INT32, sizeof *r->hs4, &r->hs4, &n));
     KS_CHECK(read_all(ctx, r->file, "products/hs2", H5T_NATIVE_INT16, sizeof *r->hs2, &r->hs2, &m));
     r->n_products = (int)n;
+    for (int i = 0; i < 10000; i++)
+        r->product_of_hs4[i] = -1;
+    for (int i = 0; i < r->n_products; i++)
+        if (r->hs4[i] >= 0 && r->hs4[i] < 10000)
+            r->product_of_hs4[r->hs4[i]] = (int16_t)i;
     KS_CHECK(read_all(ctx, r->file, "cities/code", H5T_NATIVE_INT32, sizeof *r->city_code, &r->city_code, &n));
     KS_CHECK(read_all(ctx, r->file, "cities/province", H5T_NATIVE_INT32, sizeof *r->city_province, &r->city_province, &m));
     KS_CHECK(read_all(ctx, r->file, "cities/region", H5T_NATIVE_INT8, sizeof *r->city_region, &r->city_region, &m));
@@ -162,6 +151,37 @@ static int search_i32(const int32_t *a, int n, int32_t v)
 int ks_records_product_index(const ks_records *r, int32_t hs4) { return search_i32(r->hs4, r->n_products, hs4); }
 int ks_records_city_index(const ks_records *r, int32_t code) { return search_i32(r->city_code, r->n_cities, code); }
 
+/* Rows [*a, *b) of a sorted firm column that hold firms [lo, hi).  The
+ * column is read whole (one pass of decompression, a few MB per year) rather
+ * than probed by a binary search that would decompress a chunk per probe. */
+static int firm_rows(ks_ctx *ctx, const ks_records *r, const char *path, int64_t n, int64_t lo,
+                     int64_t hi, int64_t *a, int64_t *b)
+{
+    int32_t *firm = NULL;
+    int64_t x = 0, y = n;
+    int rc = ks_calloc(ctx, &firm, (size_t)n + 1, sizeof *firm, path);
+    if (rc == KS_OK)
+        rc = read_rows(ctx, r->file, path, H5T_NATIVE_INT32, 0, n, firm);
+    if (rc == KS_OK) {
+        int64_t l = 0, h = n;
+        while (l < h) { /* first row with firm >= lo */
+            int64_t mid = l + (h - l) / 2;
+            if (firm[mid] < lo) l = mid + 1; else h = mid;
+        }
+        x = l;
+        h = n;
+        while (l < h) { /* first row with firm >= hi */
+            int64_t mid = l + (h - l) / 2;
+            if (firm[mid] < hi) l = mid + 1; else h = mid;
+        }
+        y = l;
+    }
+    free(firm);
+    *a = x;
+    *b = y;
+    return rc;
+}
+
 int ks_records_read_flows(ks_ctx *ctx, const ks_records *r, int year, int64_t lo, int64_t hi,
                           ks_flow_block *out)
 {
@@ -177,8 +197,7 @@ int ks_records_read_flows(ks_ctx *ctx, const ks_records *r, int year, int64_t lo
     if (n < 0)
         return ks_fail(ctx, KS_EINPUT, "%s has no /flows/%d (its years are %d-%d)", r->path, year,
                        r->first_year, r->last_year);
-    KS_CHECK(lower_bound(ctx, r->file, firm_path, n, lo, &a));
-    KS_CHECK(lower_bound(ctx, r->file, firm_path, n, hi, &b));
+    KS_CHECK(firm_rows(ctx, r, firm_path, n, lo, hi, &a, &b));
     out->n = b - a;
     KS_CHECK(ks_calloc(ctx, &out->firm, (size_t)out->n + 1, sizeof *out->firm, "flows"));
     KS_CHECK(ks_calloc(ctx, &out->product, (size_t)out->n + 1, sizeof *out->product, "flows"));
@@ -191,7 +210,7 @@ int ks_records_read_flows(ks_ctx *ctx, const ks_records *r, int year, int64_t lo
     hs4 = out->product;
     KS_CHECK(read_rows(ctx, r->file, hs4_path, H5T_NATIVE_INT32, a, b, hs4));
     for (int64_t i = 0; i < out->n; i++) {
-        int p = ks_records_product_index(r, hs4[i]);
+        int p = hs4[i] >= 0 && hs4[i] < 10000 ? r->product_of_hs4[hs4[i]] : -1;
         if (p < 0)
             return ks_fail(ctx, KS_EINPUT, "%s: /flows/%d/hs4 row %lld holds %d, not a product "
                            "of /products/hs4", r->path, year, (long long)(a + i), hs4[i]);
@@ -215,8 +234,7 @@ int ks_records_read_firm_years(ks_ctx *ctx, const ks_records *r, int64_t lo, int
     int64_t a = 0, b = 0, n = r->n_firm_years;
     size_t m;
     memset(out, 0, sizeof *out);
-    KS_CHECK(lower_bound(ctx, r->file, "firm_years/firm", n, lo, &a));
-    KS_CHECK(lower_bound(ctx, r->file, "firm_years/firm", n, hi, &b));
+    KS_CHECK(firm_rows(ctx, r, "firm_years/firm", n, lo, hi, &a, &b));
     out->n = b - a;
     m = (size_t)out->n + 1;
     KS_CHECK(ks_calloc(ctx, &out->firm, m, sizeof *out->firm, "firm-years"));
@@ -287,8 +305,7 @@ int ks_records_read_partner_imports(ks_ctx *ctx, const ks_records *r, int year, 
     if (n < 0)
         return ks_fail(ctx, KS_EINPUT, "%s has no /partner_imports/%d: rerun kspill ingest with "
                        "the job that declares the partner-filtered density", r->path, year);
-    KS_CHECK(lower_bound(ctx, r->file, firm_path, n, lo, &a));
-    KS_CHECK(lower_bound(ctx, r->file, firm_path, n, hi, &b));
+    KS_CHECK(firm_rows(ctx, r, firm_path, n, lo, hi, &a, &b));
     out->n = b - a;
     KS_CHECK(ks_calloc(ctx, &out->firm, (size_t)out->n + 1, sizeof *out->firm, "partner imports"));
     KS_CHECK(ks_calloc(ctx, &out->product, (size_t)out->n + 1, sizeof *out->product, "partner imports"));
@@ -299,7 +316,8 @@ int ks_records_read_partner_imports(ks_ctx *ctx, const ks_records *r, int year, 
     KS_CHECK(read_rows(ctx, r->file, value_path, H5T_NATIVE_DOUBLE, a, b, out->value));
     KS_CHECK(read_rows(ctx, r->file, hs4_path, H5T_NATIVE_INT32, a, b, out->product));
     for (int64_t i = 0; i < out->n; i++) {
-        int p = ks_records_product_index(r, out->product[i]);
+        int32_t code = out->product[i];
+        int p = code >= 0 && code < 10000 ? r->product_of_hs4[code] : -1;
         if (p < 0)
             return ks_fail(ctx, KS_EINPUT, "%s: /partner_imports/%d/hs4 row %lld holds %d, not a "
                            "product of /products/hs4", r->path, year, (long long)(a + i), out->product[i]);

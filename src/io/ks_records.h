@@ -17,6 +17,7 @@ typedef struct ks_records {
     int n_products;
     int32_t *hs4;          /* [n_products] ascending: the product axis */
     int16_t *hs2;          /* [n_products] */
+    int16_t product_of_hs4[10000]; /* index of each HS4 code, -1 if none */
     int n_cities;
     int32_t *city_code;    /* [n_cities] ascending prefecture codes */
     int32_t *city_province;
