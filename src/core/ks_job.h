@@ -46,7 +46,13 @@ typedef enum ks_rel_measure {
 
 /* A density variable ([density.NAME]): the phi-weighted share of product
  * i's related products that lie in a basket. */
-typedef enum ks_basket { KS_BASKET_IMPORTS, KS_BASKET_EXPORTS } ks_basket;
+typedef enum ks_basket {
+    KS_BASKET_IMPORTS,
+    KS_BASKET_EXPORTS,
+    /* The panel stage's working copy numbers the partner-filtered import
+     * baskets KS_BASKET_FILTERED + k; a job file never holds these. */
+    KS_BASKET_FILTERED
+} ks_basket;
 typedef enum ks_scope {
     KS_SCOPE_FIRM,     /* the firm's own basket */
     KS_SCOPE_CITY,     /* all firms of the firm's city */

@@ -42,6 +42,7 @@ typedef struct ks_panel {
     double *phi, *phi_t, *rowsum, *city_values;
     ks_density_phi ph;
     ks_panel_out out;
+    ks_partner_filters filters;  /* declarations with partners, in declaration order */
     double seconds[4];           /* load, scopes, rows, write: for -v */
 } ks_panel;
 
@@ -50,11 +51,9 @@ typedef struct ks_panel {
 static int check_declarations(ks_ctx *ctx, const ks_job *job)
 {
     for (int d = 0; d < job->n_densities; d++)
-        if (job->densities[d].partners.n > 0)
-            return ks_fail(ctx, KS_EUSAGE, "[density.%s] partners = %s...: the partner-country "
-                           "filter needs partner detail from ingest, which records.h5 does not "
-                           "keep yet; remove partners from the declaration",
-                           job->densities[d].name, job->densities[d].partners.items[0]);
+        if (job->densities[d].partners.n > 0 && job->densities[d].basket != KS_BASKET_IMPORTS)
+            return ks_fail(ctx, KS_EUSAGE, "[density.%s] partners: the partner filter applies to "
+                           "imports (basket = imports)", job->densities[d].name);
     if (!ks_job_density(job, "firm"))
         return ks_fail(ctx, KS_EUSAGE, "the job declares no [density.firm], the sample rule's "
                        "variable");
@@ -90,6 +89,47 @@ static void plan_tables(const ks_job *job, ks_panel *pn)
         pn->tables[t].need_sole |= s->leave_one_out;
         pn->table_of[d] = t;
     }
+}
+
+/* The partner filters of the declarations with `partners`: each becomes
+ * its own import basket, KS_BASKET_FILTERED + k in the working copy of the
+ * job (so shared tables of different partner sets never mix). */
+static int plan_partner_filters(ks_ctx *ctx, ks_job *work, ks_panel *pn)
+{
+    ks_strlist names = {0};
+    int rc = KS_OK, any = 0;
+    for (int d = 0; d < work->n_densities; d++)
+        any |= work->densities[d].partners.n > 0;
+    if (!any)
+        return KS_OK;
+    rc = ks_records_read_partners(ctx, &pn->rec, &names);
+    if (rc == KS_OK && names.n == 0)
+        rc = ks_fail(ctx, KS_EUSAGE, "%s keeps no partner countries: run kspill ingest with this "
+                     "job (its partner-filtered densities make ingest keep them), and map "
+                     "[columns] partner_country", pn->rec.path);
+    pn->filters.n_partners = (int)names.n;
+    for (int d = 0; d < work->n_densities && rc == KS_OK; d++) {
+        ks_density_spec *s = &work->densities[d];
+        int k = pn->filters.n;
+        if (s->partners.n == 0)
+            continue;
+        rc = ks_calloc(ctx, &pn->filters.member[k], names.n + 1, 1, "partner filter");
+        for (size_t q = 0; q < s->partners.n && rc == KS_OK; q++) {
+            size_t m = 0;
+            while (m < names.n && strcmp(names.items[m], s->partners.items[q]))
+                m++;
+            if (m == names.n)
+                rc = ks_fail(ctx, KS_EUSAGE, "[density.%s] partners: '%s' is not a partner country "
+                             "of %s (it has %zu, e.g. '%s')", s->name, s->partners.items[q],
+                             pn->rec.path, names.n, names.items[0]);
+            else
+                pn->filters.member[k][m] = 1;
+        }
+        s->basket = (ks_basket)(KS_BASKET_FILTERED + k);
+        pn->filters.n++;
+    }
+    ks_strlist_clear(&names);
+    return rc;
 }
 
 static void chapter_ranges(const ks_records *r, ks_panel *pn)
@@ -205,7 +245,7 @@ static int alloc_state(ks_ctx *ctx, ks_panel *pn)
     return KS_OK;
 }
 
-static int open_inputs(ks_ctx *ctx, const ks_job *job, ks_panel *pn)
+static int open_inputs(ks_ctx *ctx, ks_job *job, ks_panel *pn)
 {
     char path[KS_PATH_MAX];
     int rc;
@@ -219,6 +259,7 @@ static int open_inputs(ks_ctx *ctx, const ks_job *job, ks_panel *pn)
         rc = alloc_state(ctx, pn);
     KS_CHECK(ks_mpi_agree(ctx, rc));
     KS_CHECK(ks_panel_phi_open(ctx, &pn->rec, pn->rel_path, &pn->rel));
+    KS_CHECK(ks_mpi_agree(ctx, plan_partner_filters(ctx, job, pn)));
     plan_tables(job, pn);
     chapter_ranges(&pn->rec, pn);
     return compute_groups(ctx, job, pn);
@@ -400,10 +441,16 @@ done:
 static int load_year(ks_ctx *ctx, ks_panel *pn, int year, ks_panel_year *cur)
 {
     ks_flow_block flows;
+    ks_partner_block by_partner;
     int rc = ks_records_read_flows(ctx, &pn->rec, year, pn->lo, pn->hi, &flows);
+    memset(&by_partner, 0, sizeof by_partner);
+    if (rc == KS_OK && pn->filters.n > 0)
+        rc = ks_records_read_partner_imports(ctx, &pn->rec, year, pn->lo, pn->hi, &by_partner);
     if (rc == KS_OK)
-        rc = ks_panel_year_build(ctx, &pn->rec, &pn->fyb, &flows, year, cur);
+        rc = ks_panel_year_build(ctx, &pn->rec, &pn->fyb, &flows,
+                                 pn->filters.n > 0 ? &pn->filters : NULL, &by_partner, year, cur);
     ks_flow_block_free(&flows);
+    ks_partner_block_free(&by_partner);
     if (rc == KS_OK)
         rc = ks_panel_phi_read(ctx, pn->rel, pn->rel_path, year, pn->ph.p, pn->phi);
     if (rc == KS_OK)
@@ -502,6 +549,8 @@ static void panel_free(ks_panel *pn)
     if (pn->rel > 0)
         H5Fclose(pn->rel);
     ks_records_close(&pn->rec);
+    for (int k = 0; k < pn->filters.n; k++)
+        free(pn->filters.member[k]);
 }
 
 static int run_years(ks_ctx *ctx, const ks_job *job, ks_panel *pn, int64_t *rows)
@@ -526,6 +575,7 @@ static int run_years(ks_ctx *ctx, const ks_job *job, ks_panel *pn, int64_t *rows
 
 int ks_panel_run(ks_ctx *ctx, const ks_job *job)
 {
+    ks_job work = *job; /* a shallow working copy: partner filters renumber baskets */
     ks_panel pn;
     double t0 = ks_now();
     int64_t rows_local = 0, peak[2];
@@ -533,13 +583,13 @@ int ks_panel_run(ks_ctx *ctx, const ks_job *job)
     memset(&pn, 0, sizeof pn);
     pn.rel = H5I_INVALID_HID;
     KS_CHECK(check_declarations(ctx, job));
-    rc = open_inputs(ctx, job, &pn);
+    rc = open_inputs(ctx, &work, &pn);
     if (rc == KS_OK) {
         rc = ks_panel_out_create(ctx, job, &pn.rec, pn.lo, pn.hi, pn.cuts, &pn.out);
         created = 1;
     }
     if (rc == KS_OK)
-        rc = run_years(ctx, job, &pn, &rows_local);
+        rc = run_years(ctx, &work, &pn, &rows_local);
     if (rc == KS_OK)
         rc = ks_panel_out_commit(ctx, &pn.out);
     else if (created)

@@ -18,9 +18,12 @@
 void ks_density_spec_text(const ks_density_spec *d, char *buf, size_t n)
 {
     static const char *const scopes[] = {"firm", "city", "province", "nation", "city_hs2"};
+    size_t at;
     snprintf(buf, n, "basket=%s; scope=%s; leave_one_out=%s; lag=%d",
              d->basket == KS_BASKET_EXPORTS ? "exports" : "imports", scopes[d->scope],
              d->leave_one_out ? "yes" : "no", d->lag);
+    for (size_t q = 0; q < d->partners.n && (at = strlen(buf)) + 1 < n; q++)
+        snprintf(buf + at, n - at, "%s%s", q ? "," : "; partners=", d->partners.items[q]);
 }
 
 /* The basket-year firm-year of cur's firm-year k, -1 when absent. */

@@ -31,6 +31,16 @@
  * 0.05) and land a rounding error above or below it depending on the order
  * of the sum; the margin makes such ties fall out, in every implementation. */
 #define KS_PANEL_TIE 1e-12
+/* Imports, exports, and one partner-filtered import basket per declaration. */
+#define KS_PANEL_MAX_BASKETS (KS_BASKET_FILTERED + KS_MAX_DENSITIES)
+
+/* The partner filters of the declarations with `partners`: filter k keeps
+ * imports from the partners with member[k][partner] set. */
+typedef struct ks_partner_filters {
+    int n;
+    int n_partners;
+    uint8_t *member[KS_MAX_DENSITIES];
+} ks_partner_filters;
 
 /* ---- one year's local firm-years and their baskets (ks_panel_year.c) ---- */
 
@@ -40,14 +50,17 @@ typedef struct ks_panel_year {
     int64_t *firm;      /* global firm index, ascending */
     int32_t *city;      /* index into the records' cities, -1 unknown */
     double *value;      /* value_kept_usd */
-    int64_t *off[2];    /* per ks_basket: basket of firm-year k is prod[b][off[b][k]..off[b][k+1]) */
-    int32_t *prod[2];   /* product indices, ascending within a firm-year */
+    int64_t *off[KS_PANEL_MAX_BASKETS];  /* per basket: basket of firm-year k is */
+    int32_t *prod[KS_PANEL_MAX_BASKETS]; /* prod[b][off[b][k]..off[b][k+1]), ascending */
     uint64_t *chapters; /* [n][2]: chapters with any kept flow (the city_hs2 activity) */
 } ks_panel_year;
 
-/* The firm-years of `year` among fyb (rows_kept > 0) and their flows. */
+/* The firm-years of `year` among fyb (rows_kept > 0) and their flows; with
+ * filters (else NULL), also the partner-filtered import baskets from the
+ * year's imports by partner. */
 int ks_panel_year_build(ks_ctx *ctx, const ks_records *r, const ks_firm_year_block *fyb,
-                        const ks_flow_block *flows, int year, ks_panel_year *out);
+                        const ks_flow_block *flows, const ks_partner_filters *filters,
+                        const ks_partner_block *by_partner, int year, ks_panel_year *out);
 void ks_panel_year_free(ks_panel_year *y);
 /* For every firm-year of `cur`, the index of the same firm in `prev`, or -1. */
 void ks_panel_year_match(const ks_panel_year *cur, const ks_panel_year *prev, int64_t *index);

@@ -12,7 +12,7 @@ void ks_panel_year_free(ks_panel_year *y)
     free(y->firm);
     free(y->city);
     free(y->value);
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < KS_PANEL_MAX_BASKETS; b++) {
         free(y->off[b]);
         free(y->prod[b]);
     }
@@ -70,8 +70,36 @@ static int locate_flows(ks_ctx *ctx, const ks_records *r, const ks_flow_block *f
     return KS_OK;
 }
 
+/* Filter k's basket: the products a firm-year imports from a member partner
+ * (the block is sorted by firm, product, partner, so a product's partners are
+ * adjacent and each product is added once). */
+static int filtered_basket(ks_ctx *ctx, const ks_records *r, const ks_partner_block *pb,
+                           const uint8_t *member, ks_panel_year *y, int b)
+{
+    int64_t k = 0, n = 0;
+    KS_CHECK(ks_calloc(ctx, &y->off[b], (size_t)y->n + 1, sizeof *y->off[b], "partner baskets"));
+    KS_CHECK(ks_calloc(ctx, &y->prod[b], (size_t)pb->n + 1, sizeof *y->prod[b], "partner baskets"));
+    for (int64_t e = 0; e < pb->n; e++) {
+        while (k < y->n && y->firm[k] < pb->firm[e])
+            y->off[b][++k] = n;
+        if (k == y->n || y->firm[k] != pb->firm[e])
+            return ks_fail(ctx, KS_EINPUT, "%s: /partner_imports/%d has firm %lld, which has no "
+                           "firm-year with kept rows (rerun kspill ingest)", r->path, y->year,
+                           (long long)pb->firm[e]);
+        if (!member[pb->partner[e]])
+            continue;
+        if (n > y->off[b][k] && y->prod[b][n - 1] == pb->product[e])
+            continue;
+        y->prod[b][n++] = pb->product[e];
+    }
+    while (k < y->n)
+        y->off[b][++k] = n;
+    return KS_OK;
+}
+
 int ks_panel_year_build(ks_ctx *ctx, const ks_records *r, const ks_firm_year_block *fyb,
-                        const ks_flow_block *flows, int year, ks_panel_year *out)
+                        const ks_flow_block *flows, const ks_partner_filters *filters,
+                        const ks_partner_block *by_partner, int year, ks_panel_year *out)
 {
     int64_t *at = NULL, *fill[2] = {NULL, NULL};
     int rc;
@@ -101,6 +129,8 @@ int ks_panel_year_build(ks_ctx *ctx, const ks_records *r, const ks_firm_year_blo
         int b = flows->flow[e] ? KS_BASKET_EXPORTS : KS_BASKET_IMPORTS;
         out->prod[b][fill[b][at[e]]++] = flows->product[e];
     }
+    for (int f = 0; filters && f < filters->n && rc == KS_OK; f++)
+        rc = filtered_basket(ctx, r, by_partner, filters->member[f], out, KS_BASKET_FILTERED + f);
 done:
     free(at);
     free(fill[0]);

@@ -3,7 +3,7 @@
 # (tests/ref/panel_reference.py) for the paper's job and for a job declaring
 # every kind of density; identical with 1, 2, 3 ranks x 1, 2 threads; every
 # cell with threshold 0; the planted structure (densities higher for exported
-# products); the partner filter refused.
+# products); partner-filtered densities.
 . "$(dirname "$0")/lib.sh"
 run 2 synth --preset tiny --seed 3 --out synth > /dev/null
 tiny_job base synth
@@ -91,7 +91,17 @@ with h5py.File("p11/panel.h5") as f:
 PY
 ok "planted structure: densities higher for exported products; attributes present"
 
-# ---- refused declarations ----
-tiny_job partners synth "[density.pipeline]" "partners = DEU, JPN"
-workdir partners
-expect_fail 2 "partner detail from ingest" panel partners.ini
+# ---- partner-filtered densities (imports from chosen source countries) ----
+tiny_job partners synth "[density.pipeline]" "scope = city" "partners = US, JP" \
+  "[density.own_pipeline]" "scope = firm" "partners = DE" \
+  "[density.pipeline_loo]" "scope = city" "leave_one_out = yes" "partners = US, JP"
+expect_fail 2 "keeps no partner countries" panel partners.ini --out p11
+run 2 ingest partners.ini > /dev/null        # this job makes ingest keep partner detail
+run 2 relatedness partners.ini > /dev/null
+run 1 panel partners.ini > /dev/null
+mkdir -p partners32 && cp partners/records.h5 partners/relatedness.h5 partners32/
+OMP_NUM_THREADS=2 run 3 panel partners.ini --out partners32 > /dev/null
+same_h5 partners/panel.h5 partners32/panel.h5
+"$PY" "$SRC/tests/ref/panel_reference.py" partners || fail "partner densities differ from the numpy reference"
+ok "partner-filtered densities (firm, city, leave-one-out) equal the numpy reference; 1x1 = 3x2"
+expect_fail 2 "'XX' is not a partner country" panel partners.ini --set density.pipeline.partners=XX

@@ -40,6 +40,12 @@ def load_records(path):
         for y in range(rec["first"], rec["last"] + 1):
             g = f["flows/%d" % y]
             rec["flows"][y] = {k: g[k][:] for k in ("firm", "hs4", "flow", "value_usd")}
+        rec["partners"] = [s(x) for x in f["partners/name"][:]] if "partners" in f else []
+        rec["by_partner"] = {}
+        if rec["partners"]:
+            for y in range(rec["first"], rec["last"] + 1):
+                g = f["partner_imports/%d" % y]
+                rec["by_partner"][y] = {k: g[k][:] for k in ("firm", "hs4", "partner")}
     return rec
 
 
@@ -64,7 +70,10 @@ def make_relatedness(workdir):
 
 def parse_spec(text):
     d = dict(kv.strip().split("=") for kv in text.split(";"))
-    return {"basket": d["basket"], "scope": d["scope"], "loo": d["leave_one_out"] == "yes",
+    basket = d["basket"]
+    if "partners" in d:  # imports from these partners only: a basket of its own
+        basket = "imports:" + d["partners"]
+    return {"basket": basket, "scope": d["scope"], "loo": d["leave_one_out"] == "yes",
             "lag": int(d["lag"])}
 
 
@@ -75,7 +84,7 @@ def quantile(v, q):
 class Year:
     """Firm-years of one year (rows_kept > 0) and their baskets as dense 0/1 matrices."""
 
-    def __init__(self, rec, y):
+    def __init__(self, rec, y, filters=()):
         fy = rec["fy"]
         sel = fy["year"] == y
         self.firm = fy["firm"][sel].astype(np.int64)
@@ -95,6 +104,13 @@ class Year:
         for b, code in (("imports", 0), ("exports", 1)):
             m = fl["flow"] == code
             self.M[b][row[m], col[m]] = 1
+        for b in filters:  # "imports:US,JP": imports from these partners
+            wanted = set(b.split(":", 1)[1].split(","))
+            bp = rec["by_partner"][y]
+            keep = np.array([rec["partners"][p] in wanted for p in bp["partner"]], dtype=bool)
+            self.M[b] = np.zeros((n, P))
+            self.M[b][np.searchsorted(self.firm, bp["firm"][keep]),
+                      np.searchsorted(rec["hs4"], bp["hs4"][keep])] = 1
         self.active = np.zeros((n, 128), dtype=bool)
         self.active[row, rec["hs2"][col]] = True
         self.index = {int(f): k for k, f in enumerate(self.firm)}
@@ -230,7 +246,7 @@ def expected(workdir, attrs):
     prev = None
     with h5py.File(workdir + "/relatedness.h5", "r") as rel:
         for yi, y in enumerate(years):
-            cur = Year(rec, y)
+            cur = Year(rec, y, {sp["basket"] for sp in specs.values() if ":" in sp["basket"]})
             phi = rel["phi/%d" % y][:]
             rowsum = phi.sum(1)
             dens = {}
