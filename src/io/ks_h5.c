@@ -227,6 +227,14 @@ int ks_h5_write_root_2d(ks_ctx *ctx, hid_t loc, const char *name, hid_t memtype,
                        ctx->rank == 0 ? (hsize_t)rows : 0);
 }
 
+int ks_h5_write_rows_2d(ks_ctx *ctx, hid_t loc, const char *name, hid_t memtype, const void *data,
+                        int64_t row_offset, int64_t row_count, int64_t total_rows, int64_t cols)
+{
+    hsize_t dims[2] = {(hsize_t)total_rows, (hsize_t)cols};
+    return write_block(ctx, loc, name, memtype, file_type_of(memtype), data, 2, dims,
+                       (hsize_t)row_offset, (hsize_t)row_count);
+}
+
 int ks_h5_write_strings(ks_ctx *ctx, hid_t loc, const char *name, const char *const *strings,
                         int64_t count, int64_t offset, int64_t total)
 {

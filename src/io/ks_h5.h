@@ -48,6 +48,12 @@ int ks_h5_write_root(ks_ctx *ctx, hid_t loc, const char *name, hid_t memtype,
 int ks_h5_write_root_2d(ks_ctx *ctx, hid_t loc, const char *name, hid_t memtype,
                         const void *data, int64_t rows, int64_t cols);
 
+/* A 2-D [total_rows][cols] dataset of which this rank writes the rows
+ * [row_offset, row_offset+row_count) from `data` (its rows only), so that
+ * ranks compress their blocks in parallel.  Collective. */
+int ks_h5_write_rows_2d(ks_ctx *ctx, hid_t loc, const char *name, hid_t memtype, const void *data,
+                        int64_t row_offset, int64_t row_count, int64_t total_rows, int64_t cols);
+
 /* A column of fixed-width UTF-8 strings (width = longest string of any rank,
  * NUL-padded), of which this rank writes [offset, offset+count). Collective. */
 int ks_h5_write_strings(ks_ctx *ctx, hid_t loc, const char *name, const char *const *strings,

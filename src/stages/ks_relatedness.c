@@ -58,9 +58,8 @@ static int rel_alloc(ks_ctx *ctx, ks_rel *rel)
     size_t pp = (size_t)rel->P * (size_t)rel->P, ny = (size_t)rel->nyears;
     KS_CHECK(ks_calloc(ctx, &rel->C, pp, sizeof *rel->C, "co-occurrence matrix"));
     KS_CHECK(ks_calloc(ctx, &rel->k, (size_t)rel->P + 1, sizeof *rel->k, "ubiquity"));
-    /* only rank 0 divides and writes; the others pass C as their (unused) data */
-    if (ctx->rank == 0)
-        KS_CHECK(ks_calloc(ctx, &rel->phi, pp, sizeof *rel->phi, "phi matrix"));
+    /* every rank divides (cheap) and compresses and writes its block of rows */
+    KS_CHECK(ks_calloc(ctx, &rel->phi, pp, sizeof *rel->phi, "phi matrix"));
     if (rel->job->rel_measure == KS_REL_COEXPORT) {
         KS_CHECK(ks_calloc(ctx, &rel->keys, ny, sizeof *rel->keys, "window"));
         return ks_calloc(ctx, &rel->nkeys, ny, sizeof *rel->nkeys, "window");
@@ -169,14 +168,17 @@ static int dataset_attrs(ks_ctx *ctx, const ks_rel *rel, hid_t group, const char
     return rc;
 }
 
+/* Each rank writes the rows [lo, hi) of the matrices, an even split. */
 static int write_year(ks_ctx *ctx, const ks_rel *rel, const rel_groups *g, int year)
 {
     char name[16];
-    const void *phi = ctx->rank == 0 ? (const void *)rel->phi : (const void *)rel->C;
+    int64_t P = rel->P, lo = P * ctx->rank / ctx->nranks, hi = P * (ctx->rank + 1) / ctx->nranks;
     snprintf(name, sizeof name, "%d", year);
-    KS_CHECK(ks_h5_write_root_2d(ctx, g->phi, name, H5T_NATIVE_DOUBLE, phi, rel->P, rel->P));
+    KS_CHECK(ks_h5_write_rows_2d(ctx, g->phi, name, H5T_NATIVE_DOUBLE, rel->phi + lo * P, lo,
+                                 hi - lo, P, P));
     KS_CHECK(dataset_attrs(ctx, rel, g->phi, name, year));
-    KS_CHECK(ks_h5_write_root_2d(ctx, g->cooccurrence, name, H5T_NATIVE_INT64, rel->C, rel->P, rel->P));
+    KS_CHECK(ks_h5_write_rows_2d(ctx, g->cooccurrence, name, H5T_NATIVE_INT64, rel->C + lo * P, lo,
+                                 hi - lo, P, P));
     KS_CHECK(dataset_attrs(ctx, rel, g->cooccurrence, name, year));
     KS_CHECK(ks_h5_write_root(ctx, g->ubiquity, name, H5T_NATIVE_INT64, rel->k, rel->P));
     return dataset_attrs(ctx, rel, g->ubiquity, name, year);
@@ -212,8 +214,7 @@ static int rel_year(ks_ctx *ctx, ks_rel *rel, const rel_groups *g, int year, rel
         KS_CHECK(ks_mpi_sum_i64(ctx, rel->C, rel->P * rel->P));
         KS_CHECK(ks_mpi_sum_i64(ctx, rel->k, rel->P + 1));
     }
-    if (ctx->rank == 0)
-        ks_cooccur_phi(rel->C, rel->k, rel->P, rel->job->rel_diagonal_one, rel->phi);
+    ks_cooccur_phi(rel->C, rel->k, rel->P, rel->job->rel_diagonal_one, rel->phi);
     t3 = ks_now();
     rc = write_year(ctx, rel, g, year);
     if (rc != KS_OK)

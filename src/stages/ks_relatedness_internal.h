@@ -39,7 +39,7 @@ typedef struct ks_rel {
     /* results of the year: summed over ranks */
     int64_t *C;                /* [P][P] */
     int64_t *k;                /* [P + 1]: ubiquity, then the units counted */
-    double *phi;               /* [P][P], rank 0 */
+    double *phi;               /* [P][P], on every rank (each writes its rows) */
 } ks_rel;
 
 /* Load year `year` (firm exports, or the regions' export values summed over
