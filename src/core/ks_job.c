@@ -338,6 +338,179 @@ static int set_density_partners(ks_ctx *c, ks_job *j, const char *k, const char 
     return ks_strlist_add_csv(c, &d->partners, v);
 }
 
+/* [fit] */
+
+static int set_fit_tolerance(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    char *end = NULL;
+    double x = strtod(v, &end);
+    if (!end || end == v || *end || !(x > 0 && x < 1))
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected a small positive number like 1e-12", k, v);
+    j->fit_tolerance = x;
+    return KS_OK;
+}
+
+static int set_fit_max_iterations(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_int_range(c, k, v, 1, 1000, &j->fit_max_iterations); }
+
+/* [model.NAME] and [table.NAME]: the key arrives as "model.NAME.key" */
+
+static int section_name(ks_ctx *c, const char *k, const char *prefix, char *name, size_t n)
+{
+    const char *start = k + strlen(prefix), *dot = strrchr(k, '.');
+    size_t len = dot > start ? (size_t)(dot - start) : 0;
+    if (len == 0 || len >= n)
+        return ks_fail(c, KS_EUSAGE, "%s: a section name of 1 to %zu characters is needed, as in "
+                       "[%sm4]", k, n - 1, prefix);
+    for (size_t i = 0; i < len; i++)
+        if (!((start[i] >= 'a' && start[i] <= 'z') || (start[i] >= 'A' && start[i] <= 'Z') ||
+              (start[i] >= '0' && start[i] <= '9') || start[i] == '_'))
+            return ks_fail(c, KS_EUSAGE, "[%s%.*s]: a name may hold letters, digits and _ only",
+                           prefix, (int)len, start);
+    memcpy(name, start, len);
+    name[len] = '\0';
+    return KS_OK;
+}
+
+static int model_slot(ks_ctx *c, ks_job *j, const char *k, ks_model_spec **out)
+{
+    char name[48];
+    KS_CHECK(section_name(c, k, "model.", name, sizeof name));
+    for (int i = 0; i < j->n_models; i++)
+        if (!strcmp(j->models[i].name, name)) {
+            *out = &j->models[i];
+            return KS_OK;
+        }
+    if (j->n_models == KS_MAX_MODELS)
+        return ks_fail(c, KS_EUSAGE, "more than %d [model.*] sections", KS_MAX_MODELS);
+    *out = &j->models[j->n_models++];
+    memset(*out, 0, sizeof **out);
+    memcpy((*out)->name, name, strlen(name) + 1);
+    snprintf((*out)->y, sizeof (*out)->y, "export");
+    (*out)->margins = 0;
+    return KS_OK;
+}
+
+static int table_slot(ks_ctx *c, ks_job *j, const char *k, ks_table_spec **out)
+{
+    char name[48];
+    KS_CHECK(section_name(c, k, "table.", name, sizeof name));
+    for (int i = 0; i < j->n_tables; i++)
+        if (!strcmp(j->tables[i].name, name)) {
+            *out = &j->tables[i];
+            return KS_OK;
+        }
+    if (j->n_tables == KS_MAX_TABLES)
+        return ks_fail(c, KS_EUSAGE, "more than %d [table.*] sections", KS_MAX_TABLES);
+    *out = &j->tables[j->n_tables++];
+    memset(*out, 0, sizeof **out);
+    memcpy((*out)->name, name, strlen(name) + 1);
+    return KS_OK;
+}
+
+static int set_model_y(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_model_spec *m;
+    KS_CHECK(model_slot(c, j, k, &m));
+    return copy_text(c, k, v, m->y, sizeof m->y);
+}
+
+static int set_model_x(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_model_spec *m;
+    KS_CHECK(model_slot(c, j, k, &m));
+    return ks_strlist_add_csv(c, &m->x, v);
+}
+
+static int set_model_fe(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_model_spec *m;
+    KS_CHECK(model_slot(c, j, k, &m));
+    if (!strcasecmp(v, "none"))
+        return KS_OK;
+    return ks_strlist_add_csv(c, &m->fe, v);
+}
+
+static int set_model_link(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"probit", "logit", "lpm"};
+    ks_model_spec *m;
+    int w = 0;
+    KS_CHECK(model_slot(c, j, k, &m));
+    KS_CHECK(parse_word(c, k, v, words, 3, &w));
+    m->link = (ks_link)w;
+    return KS_OK;
+}
+
+static int set_model_se(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_model_spec *m;
+    KS_CHECK(model_slot(c, j, k, &m));
+    m->cluster[0] = '\0';
+    if (!strcasecmp(v, "oim"))
+        m->se = KS_SE_OIM;
+    else if (!strcasecmp(v, "robust"))
+        m->se = KS_SE_ROBUST;
+    else if (!strncasecmp(v, "cluster", 7) && (v[7] == '\0' || v[7] == ':')) {
+        m->se = KS_SE_CLUSTER;
+        return copy_text(c, k, v[7] == ':' && v[8] ? v + 8 : "firm", m->cluster, sizeof m->cluster);
+    } else
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected oim, robust or cluster:<column>", k, v);
+    return KS_OK;
+}
+
+static int set_model_margins(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"ame", "ame_paper", "mem", "none"};
+    ks_strlist items = {0};
+    ks_model_spec *m;
+    int rc;
+    KS_CHECK(model_slot(c, j, k, &m));
+    rc = ks_strlist_add_csv(c, &items, v);
+    for (size_t i = 0; rc == KS_OK && i < items.n; i++) {
+        int w = 0;
+        rc = parse_word(c, k, items.items[i], words, 4, &w);
+        if (rc == KS_OK && w < 3)
+            m->margins |= 1 << w;
+    }
+    ks_strlist_clear(&items);
+    return rc;
+}
+
+static int set_model_standardize(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_model_spec *m;
+    KS_CHECK(model_slot(c, j, k, &m));
+    return parse_bool(c, k, v, &m->standardize);
+}
+
+static int set_model_where(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_model_spec *m;
+    KS_CHECK(model_slot(c, j, k, &m));
+    return copy_text(c, k, v, m->where, sizeof m->where);
+}
+
+static int set_model_title(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_model_spec *m;
+    KS_CHECK(model_slot(c, j, k, &m));
+    return copy_text(c, k, v, m->title, sizeof m->title);
+}
+
+static int set_table_models(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_table_spec *t;
+    KS_CHECK(table_slot(c, j, k, &t));
+    return ks_strlist_add_csv(c, &t->models, v);
+}
+
+static int set_table_title(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    ks_table_spec *t;
+    KS_CHECK(table_slot(c, j, k, &t));
+    return copy_text(c, k, v, t->title, sizeof t->title);
+}
+
 /* ---- the schema ---- */
 
 static const ks_job_key ks_job_schema[] = {
@@ -383,6 +556,19 @@ static const ks_job_key ks_job_schema[] = {
     {"density.*", "leave_one_out", set_density_loo, 0, "no", "remove the firm's own basket from a shared scope"},
     {"density.*", "lag", set_density_lag, 0, "0", "0: the basket of year t; 1: of year t-1"},
     {"density.*", "partners", set_density_partners, 1, "", "imports from these partner countries only (needs partner_country)"},
+    {"fit", "tolerance", set_fit_tolerance, 0, "1e-12", "Newton stops when the scaled gradient g' H^-1 g falls below this"},
+    {"fit", "max_iterations", set_fit_max_iterations, 0, "50", "Newton iterations at most before reporting non-convergence"},
+    {"model.*", "y", set_model_y, 0, "export", "the dependent column (0/1 for probit and logit)"},
+    {"model.*", "x", set_model_x, 1, "", "regressors: panel columns or products of columns (density_firm*density_city)"},
+    {"model.*", "fe", set_model_fe, 1, "", "fixed effects: integer columns (year, industry, ...), or none"},
+    {"model.*", "link", set_model_link, 0, "probit", "probit, logit, or lpm (linear probability model, OLS)"},
+    {"model.*", "se", set_model_se, 0, "oim", "standard errors: oim, robust, or cluster:<column> (cluster alone: firm)"},
+    {"model.*", "margins", set_model_margins, 1, "", "marginal effects: ame, ame_paper, mem (comma-separated), or none"},
+    {"model.*", "standardize", set_model_standardize, 0, "no", "each regressor column to mean 0, sd 1 over the estimation sample"},
+    {"model.*", "where", set_model_where, 0, "", "sample filter: conditions like region == East, joined with 'and'"},
+    {"model.*", "title", set_model_title, 0, "", "the model's column heading in tables (default: its name)"},
+    {"table.*", "models", set_table_models, 1, "", "the models of the table, in column order"},
+    {"table.*", "title", set_table_title, 0, "", "the table's title"},
     {"synth", "preset", set_synth_preset, 0, "demo", "tiny, demo or full: the synthetic data the job generates"},
     {"synth", "seed", set_synth_seed, 0, "1", "seed of the synthetic data"},
     {"synth", "encoding", set_synth_encoding, 0, "utf-8", "encoding of the synthetic CSV files (utf-8 or gbk)"},
@@ -428,13 +614,34 @@ static int section_exists(const char *section)
     return 0;
 }
 
+/* Keys of a family of sections ([density.NAME], [model.NAME], [table.NAME]):
+ * no defaults applied, and "given twice" is judged per section instance. */
 static int is_density_key(const ks_job_key *k)
 {
-    return !strcmp(k->section, "density.*");
+    size_t n = strlen(k->section);
+    return n > 2 && !strcmp(k->section + n - 2, ".*");
 }
 
 static void clear_list(ks_job *job, const ks_job_key *k, const char *section)
 {
+    if (k->set == set_model_x || k->set == set_model_fe || k->set == set_model_margins) {
+        for (int i = 0; i < job->n_models; i++)
+            if (!strcmp(job->models[i].name, section + strlen("model."))) {
+                if (k->set == set_model_x)
+                    ks_strlist_clear(&job->models[i].x);
+                else if (k->set == set_model_fe)
+                    ks_strlist_clear(&job->models[i].fe);
+                else
+                    job->models[i].margins = 0;
+            }
+        return;
+    }
+    if (k->set == set_table_models) {
+        for (int i = 0; i < job->n_tables; i++)
+            if (!strcmp(job->tables[i].name, section + strlen("table.")))
+                ks_strlist_clear(&job->tables[i].models);
+        return;
+    }
     if (k->set == set_density_partners) {
         for (int i = 0; i < job->n_densities; i++)
             if (!strcmp(job->densities[i].name, section + strlen("density.")))
@@ -497,6 +704,12 @@ void ks_job_free(ks_job *job)
     ks_strlist_clear(&job->processing_modes);
     for (int i = 0; i < job->n_densities; i++)
         ks_strlist_clear(&job->densities[i].partners);
+    for (int i = 0; i < job->n_models; i++) {
+        ks_strlist_clear(&job->models[i].x);
+        ks_strlist_clear(&job->models[i].fe);
+    }
+    for (int i = 0; i < job->n_tables; i++)
+        ks_strlist_clear(&job->tables[i].models);
 }
 
 int ks_job_set(ks_ctx *ctx, ks_job *job, const char *section_key, const char *value,
@@ -655,6 +868,15 @@ int ks_job_validate(ks_ctx *ctx, const ks_job *job)
     if (!ks_job_density(job, "firm") || ks_job_density(job, "firm")->scope != KS_SCOPE_FIRM)
         return ks_fail(ctx, KS_EUSAGE, "[density.firm] must keep scope = firm: density_firm is "
                        "the paper's variable and the panel's sample rule");
+    for (int t = 0; t < job->n_tables; t++)
+        for (size_t q = 0; q < job->tables[t].models.n; q++) {
+            int found = 0;
+            for (int m = 0; m < job->n_models; m++)
+                found |= !strcmp(job->models[m].name, job->tables[t].models.items[q]);
+            if (!found)
+                return ks_fail(ctx, KS_EUSAGE, "[table.%s] models: '%s' is not a [model.NAME] of "
+                               "the job", job->tables[t].name, job->tables[t].models.items[q]);
+        }
     for (int i = 0; i < job->n_densities; i++) {
         const ks_density_spec *d = &job->densities[i];
         if (d->leave_one_out && (d->scope == KS_SCOPE_FIRM))

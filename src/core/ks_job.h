@@ -78,6 +78,34 @@ typedef enum ks_newexport_transform {
     KS_NEWEXPORT_COUNT  /* n itself */
 } ks_newexport_transform;
 
+/* A model of the fit stage ([model.NAME]). */
+#define KS_MAX_MODELS 32
+typedef enum ks_link { KS_LINK_PROBIT, KS_LINK_LOGIT, KS_LINK_LPM } ks_link;
+typedef enum ks_se_kind { KS_SE_OIM, KS_SE_ROBUST, KS_SE_CLUSTER } ks_se_kind;
+enum { KS_MARGINS_AME = 1, KS_MARGINS_AME_PAPER = 2, KS_MARGINS_MEM = 4 };
+
+typedef struct ks_model_spec {
+    char name[48];
+    char y[64];            /* dependent column */
+    ks_strlist x;          /* regressors: columns or products a*b */
+    ks_strlist fe;         /* fixed effects: integer columns */
+    ks_link link;
+    ks_se_kind se;
+    char cluster[64];      /* the column of se = cluster:<column> */
+    int margins;           /* KS_MARGINS_* bits */
+    int standardize;       /* each regressor column to mean 0, sd 1 */
+    char where[512];       /* sample filter: conditions joined with 'and' ("" = all) */
+    char title[128];       /* column heading in tables ("" = the name) */
+} ks_model_spec;
+
+/* A table of the fit stage ([table.NAME]). */
+#define KS_MAX_TABLES 8
+typedef struct ks_table_spec {
+    char name[48];
+    char title[160];
+    ks_strlist models;     /* column order */
+} ks_table_spec;
+
 typedef struct ks_job {
     char path[KS_PATH_MAX];      /* the job file ("" when none) */
     /* [job] */
@@ -116,6 +144,14 @@ typedef struct ks_job {
     /* [density.NAME] sections */
     int n_densities;
     ks_density_spec densities[KS_MAX_DENSITIES];
+    /* [fit] */
+    double fit_tolerance;        /* stop when g' H^-1 g < tolerance */
+    int fit_max_iterations;
+    /* [model.NAME] and [table.NAME] sections, in file order */
+    int n_models;
+    ks_model_spec models[KS_MAX_MODELS];
+    int n_tables;
+    ks_table_spec tables[KS_MAX_TABLES];
     /* [synth] */
     char synth_preset[16];
     uint64_t synth_seed;

@@ -143,6 +143,44 @@ static void test_density_sections(void)
     ks_job_free(&job);
 }
 
+static void test_model_sections(void)
+{
+    ks_ctx ctx;
+    ks_job job;
+    const char *path = write_temp("[model.m4]\nx = density_firm, density_city, density_firm*density_city\n"
+                                  "  tradevalue, newexport\nfe = year, industry\nse = cluster\n"
+                                  "margins = ame_paper, ame\nwhere = region == East and year >= 2005\n"
+                                  "[model.lpm]\ny = export\nlink = lpm\nse = cluster:city\nfe = none\n"
+                                  "[table.t1]\nmodels = m4, lpm\ntitle = Table 1\n");
+    ks_ctx_init(&ctx, MPI_COMM_NULL);
+    ks_job_defaults(&job);
+    CU_ASSERT_EQUAL_FATAL(ks_job_load(&ctx, &job, path), KS_OK);
+    CU_ASSERT_EQUAL(job.n_models, 2);
+    CU_ASSERT_STRING_EQUAL(job.models[0].name, "m4");
+    CU_ASSERT_STRING_EQUAL(job.models[0].y, "export");
+    CU_ASSERT_EQUAL(job.models[0].x.n, 5);
+    CU_ASSERT_STRING_EQUAL(job.models[0].x.items[2], "density_firm*density_city");
+    CU_ASSERT_EQUAL(job.models[0].fe.n, 2);
+    CU_ASSERT_EQUAL(job.models[0].link, KS_LINK_PROBIT);
+    CU_ASSERT_EQUAL(job.models[0].se, KS_SE_CLUSTER);
+    CU_ASSERT_STRING_EQUAL(job.models[0].cluster, "firm");
+    CU_ASSERT_EQUAL(job.models[0].margins, KS_MARGINS_AME | KS_MARGINS_AME_PAPER);
+    CU_ASSERT_STRING_EQUAL(job.models[0].where, "region == East and year >= 2005");
+    CU_ASSERT_EQUAL(job.models[1].link, KS_LINK_LPM);
+    CU_ASSERT_STRING_EQUAL(job.models[1].cluster, "city");
+    CU_ASSERT_EQUAL(job.models[1].fe.n, 0);
+    CU_ASSERT_EQUAL(job.n_tables, 1);
+    CU_ASSERT_EQUAL(job.tables[0].models.n, 2);
+    CU_ASSERT_EQUAL(ks_job_validate(&ctx, &job), KS_OK);
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "table.t1.models", "m4, m9", "--set"), KS_OK);
+    CU_ASSERT_EQUAL(ks_job_validate(&ctx, &job), KS_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.msg, "'m9' is not a [model.NAME]"));
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "model.m4.se", "sandwich", "--set"), KS_EUSAGE);
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "model.m4.margins", "ame, dydx", "--set"), KS_EUSAGE);
+    unlink(path);
+    ks_job_free(&job);
+}
+
 static void test_validate(void)
 {
     ks_ctx ctx;
@@ -204,6 +242,7 @@ int main(void)
         {"file, lists and overrides", test_file_lists_and_overrides},
         {"errors name file and line", test_errors_name_file_and_line},
         {"density sections", test_density_sections},
+        {"model sections", test_model_sections},
         {"validate", test_validate},
         {"every key documented", test_every_key_documented},
         {NULL, NULL},
