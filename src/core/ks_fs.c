@@ -2,6 +2,7 @@
 #include "ks_fs.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -30,4 +31,14 @@ int ks_fs_mkdirs_collective(ks_ctx *ctx, const char *path)
 {
     int rc = ctx->rank == 0 ? ks_fs_mkdirs(ctx, path) : KS_OK;
     return ks_mpi_agree(ctx, rc);
+}
+
+int ks_fs_partial_name(ks_ctx *ctx, const char *path, char *out, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    int len = slash ? snprintf(out, n, "%.*s/.%s.partial", (int)(slash - path), path, slash + 1)
+                    : snprintf(out, n, ".%s.partial", path);
+    if (len < 0 || (size_t)len >= n)
+        return ks_fail(ctx, KS_EUSAGE, "output path %s is too long", path);
+    return KS_OK;
 }

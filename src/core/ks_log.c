@@ -12,6 +12,20 @@ double ks_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+int64_t ks_peak_memory_kb(void)
+{
+    char line[256];
+    long long kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
     char line[KS_MSG_MAX];

@@ -3,9 +3,13 @@
 #ifndef KS_LOG_H
 #define KS_LOG_H
 
+#include <stdint.h>
+
 #include "ks_error.h"
 
 double ks_now(void); /* monotonic seconds */
+/* Peak resident memory of this process (VmHWM of /proc/self/status), kB; 0 if unknown. */
+int64_t ks_peak_memory_kb(void);
 
 void ks_info(const ks_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ks_warn(const ks_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ks_mem.h"
+#include "ks_fs.h"
 #include "ks_mpi.h"
 
 #define KS_H5_CHUNK_ELEMS (1 << 16)
@@ -39,15 +40,6 @@ static hid_t file_access(const ks_ctx *ctx)
     return fapl;
 }
 
-static int tmp_name_of(ks_ctx *ctx, const char *path, char *out, size_t n)
-{
-    const char *slash = strrchr(path, '/');
-    int len = slash ? snprintf(out, n, "%.*s/.%s.partial", (int)(slash - path), path, slash + 1)
-                    : snprintf(out, n, ".%s.partial", path);
-    if (len < 0 || (size_t)len >= n)
-        return ks_fail(ctx, KS_EUSAGE, "output path %s is too long", path);
-    return KS_OK;
-}
 
 int ks_h5_create(ks_ctx *ctx, ks_h5_file *f, const char *path)
 {
@@ -56,7 +48,7 @@ int ks_h5_create(ks_ctx *ctx, ks_h5_file *f, const char *path)
     f->id = H5I_INVALID_HID;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* we report errors ourselves */
     snprintf(f->path, sizeof f->path, "%s", path);
-    KS_CHECK(tmp_name_of(ctx, path, f->tmp_path, sizeof f->tmp_path));
+    KS_CHECK(ks_fs_partial_name(ctx, path, f->tmp_path, sizeof f->tmp_path));
     fapl = file_access(ctx);
     fcpl = H5Pcreate(H5P_FILE_CREATE);
     /* Track creation order so h5dump and readers list groups as written. */

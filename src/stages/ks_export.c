@@ -16,17 +16,9 @@
 
 #include "ks_export_int.h"
 #include "ks_log.h"
+#include "ks_fs.h"
 #include "ks_mpi.h"
 
-static int tmp_name_of(ks_ctx *ctx, const char *path, char *out, size_t n)
-{
-    const char *slash = strrchr(path, '/');
-    int len = slash ? snprintf(out, n, "%.*s/.%s.partial", (int)(slash - path), path, slash + 1)
-                    : snprintf(out, n, ".%s.partial", path);
-    if (len < 0 || (size_t)len >= n)
-        return ks_fail(ctx, KS_EUSAGE, "output path %s is too long", path);
-    return KS_OK;
-}
 
 /* Refuse to write over the panel itself (--file WORKDIR/panel.h5). */
 static int check_not_input(ks_ctx *ctx, const char *in, const char *out)
@@ -77,7 +69,7 @@ static int export_rank0(ks_ctx *ctx, const ks_job *job, const ks_export_options 
         snprintf(path, sizeof path, "%s", opt->out);
     else
         KS_CHECK(ks_job_output(ctx, job, is_dta ? "panel.dta" : "panel.csv", path, sizeof path));
-    KS_CHECK(tmp_name_of(ctx, path, tmp, sizeof tmp));
+    KS_CHECK(ks_fs_partial_name(ctx, path, tmp, sizeof tmp));
     KS_CHECK(check_not_input(ctx, panel, path));
     rc = ks_xpanel_open(ctx, &p, panel, opt);
     if (rc == KS_OK && opt->first_year && p.row_end == p.row_begin)

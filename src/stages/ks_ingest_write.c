@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ks_fs.h"
 #include "ks_h5.h"
 #include "ks_ingest_internal.h"
 #include "ks_mpi.h"
@@ -595,7 +596,7 @@ int ks_ingest_write_rejects(ks_ctx *ctx, const char *path, const ks_buf *rejects
     char tmp[KS_PATH_MAX + 16];
     int64_t mine = (int64_t)rejects->len, offset = 0;
     int rc = KS_OK;
-    snprintf(tmp, sizeof tmp, "%s.partial", path);
+    KS_CHECK(ks_fs_partial_name(ctx, path, tmp, sizeof tmp));
     KS_CHECK(ks_mpi_exscan_i64(ctx, mine, &offset));
     if (ctx->comm == MPI_COMM_NULL) {
         FILE *f = fopen(tmp, "wb");

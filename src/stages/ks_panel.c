@@ -520,20 +520,6 @@ done:
 
 /* ---- the stage ---- */
 
-static int64_t peak_memory_kb(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long long kb = 0;
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
 static void panel_free(ks_panel *pn)
 {
     for (int t = 0; t < pn->n_tables; t++)
@@ -595,7 +581,7 @@ int ks_panel_run(ks_ctx *ctx, const ks_job *job)
     else if (created)
         ks_panel_out_abort(ctx, &pn.out);
     if (rc == KS_OK) {
-        peak[0] = peak_memory_kb();
+        peak[0] = ks_peak_memory_kb();
         peak[1] = rows_local;
         rc = ks_mpi_max_i64(ctx, peak, 2);
     }

@@ -230,25 +230,10 @@ static int rel_year(ks_ctx *ctx, ks_rel *rel, const rel_groups *g, int year, rel
     return KS_OK;
 }
 
-/* Peak resident memory of this process (VmHWM), in kB; 0 when unknown. */
-static int64_t peak_memory_kb(void)
-{
-    char line[256];
-    long long kb = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmHWM: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
 static int report_end(ks_ctx *ctx, const ks_rel *rel, const char *path, const rel_times *tm,
                       double t0)
 {
-    int64_t peak = peak_memory_kb();
+    int64_t peak = ks_peak_memory_kb();
     KS_CHECK(ks_mpi_max_i64(ctx, &peak, 1));
     ks_info(ctx, "relatedness: wrote %s: %d years in %.3f s (read %.3f, count %.3f, sum+phi %.3f, "
             "write %.3f); peak memory %.1f MB per rank (max of %d)", path, rel->nyears,
