@@ -33,11 +33,14 @@ int ks_size_group(double v, double q1, double q2)
     return v <= q1 ? 0 : v <= q2 ? 1 : 2;
 }
 
+/* The upper cut is inclusive for high: shares pile up at 1 (cities whose
+ * traders are all non-state), which can make p_high = 1, and "above p_high"
+ * would then be empty while those cities are the most marketised. */
 int ks_market_group(double share, double lo, double hi)
 {
     if (isnan(share))
         return -1;
-    return share < lo ? 0 : share <= hi ? 1 : 2;
+    return share < lo ? 0 : share < hi ? 1 : 2; /* ties at p_high are high (see below) */
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -124,7 +124,7 @@ int ks_panel_phi_read(ks_ctx *ctx, hid_t file, const char *path, int year, int p
 double ks_quantile_sorted(const double *x, int64_t n, double q);
 /* size: 0 small (<= q1), 1 middle (<= q2), 2 large; -1 when v is NaN. */
 int ks_size_group(double v, double q1, double q2);
-/* market: 0 low (< lo), 1 middle (lo <= s <= hi), 2 high (> hi). */
+/* market: 0 low (< lo), 1 middle (lo <= s < hi), 2 high (>= hi). */
 int ks_market_group(double share, double lo, double hi);
 /* Tercile cuts of the finite values of x (n may be 0: cuts NaN). */
 int ks_size_cuts(ks_ctx *ctx, const double *x, int64_t n, double *q1, double *q2);

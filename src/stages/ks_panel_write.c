@@ -43,7 +43,7 @@ static const column_def columns[KS_PANEL_FIXED_COLUMNS] = {
                      "of trade value (sum of value_kept_usd of firm-years with ownership != soe, "
                      "over all its firm-years, in exact micro-dollars) against the [panel] "
                      "market_cuts percentiles (numpy linear) of cities' shares: low < p_low <= "
-                     "middle <= p_high < high (cut points in /groups)",
+                     "middle < p_high <= high (cut points in /groups)",
      "0=low;1=middle;2=high;-1=unknown"},
     {"size", t_i8, "the firm-year's tradevalue tercile among all firm-years of the year with "
                    "kept rows: cut points q1, q2 = numpy.quantile(tradevalue, [1/3, 2/3]) "

@@ -219,7 +219,7 @@ def market_groups(rec, years, cut_lo, cut_hi, pooled):
         if len(share):
             lo, hi = np.percentile(share, [cut_lo, cut_hi])
             cuts[y] = lo, hi
-            g = np.where(share < lo, 0, np.where(share <= hi, 1, 2))
+            g = np.where(share < lo, 0, np.where(share < hi, 1, 2))
             group[y][has] = g
     return group, cuts
 

@@ -52,23 +52,25 @@ static void test_market(void)
     double cuts[4];
     ks_ctx_init(&ctx, MPI_COMM_NULL);
     CU_ASSERT_EQUAL(ks_market_groups(&ctx, 2, 4, nonsoe, total, 25, 50, 1, group, cuts), KS_OK);
-    /* p25 of (.1, .5, .9) = .3, p50 = .5: .1 low, .5 middle (<= p50), .9 high */
+    /* p25 of (.1, .5, .9) = .3, p50 = .5: .1 low, .5 high (ties at p50 are high), .9 high */
     CU_ASSERT_DOUBLE_EQUAL(cuts[0], 0.3, 1e-15);
     CU_ASSERT_DOUBLE_EQUAL(cuts[1], 0.5, 1e-15);
     CU_ASSERT_EQUAL(group[0], 0);
-    CU_ASSERT_EQUAL(group[1], 1);
+    CU_ASSERT_EQUAL(group[1], 2);
     CU_ASSERT_EQUAL(group[2], 2);
     CU_ASSERT_EQUAL(group[3], -1);
     CU_ASSERT_EQUAL(group[4], 2);
     CU_ASSERT_EQUAL(group[5], -1);
     CU_ASSERT_EQUAL(group[6], 0);
-    CU_ASSERT_EQUAL(group[7], 1);
+    CU_ASSERT_EQUAL(group[7], 2);
     CU_ASSERT_EQUAL(ks_market_group(0.3, 0.3, 0.5), 1); /* p_low itself is middle */
     CU_ASSERT_EQUAL(ks_market_group(0.2999, 0.3, 0.5), 0);
-    /* pooled: 100/200, 50/100, 100/200, 50/100: every share .5, cuts .5, .5 */
+    CU_ASSERT_EQUAL(ks_market_group(0.4999, 0.3, 0.5), 1);
+    CU_ASSERT_EQUAL(ks_market_group(1.0, 0.3, 1.0), 2); /* a pile at 1: still high */
+    /* pooled: 100/200, 50/100, 100/200, 50/100: every share .5, cuts .5, .5: all high */
     CU_ASSERT_EQUAL(ks_market_groups(&ctx, 2, 4, nonsoe, total, 25, 50, 0, group, cuts), KS_OK);
     for (int k = 0; k < 8; k++)
-        CU_ASSERT_EQUAL(group[k], 1);
+        CU_ASSERT_EQUAL(group[k], 2);
     CU_ASSERT_DOUBLE_EQUAL(cuts[2], 0.5, 1e-15);
 }
 
