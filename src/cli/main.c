@@ -8,6 +8,7 @@
 
 #include "ks_error.h"
 #include "ks_export.h"
+#include "ks_fit.h"
 #include "ks_ingest.h"
 #include "ks_job.h"
 #include "ks_log.h"
@@ -46,6 +47,8 @@ static const char *const usage_main =
     "  relatedness  records -> yearly HS4 x HS4 proximity phi (WORKDIR/relatedness.h5)\n"
     "  panel      records + phi -> densities and controls, the regression panel (WORKDIR/panel.h5)\n"
     "  export     the panel (or a slice) as CSV or Stata .dta\n"
+    "  fit        the [model.NAME] regressions: Probit/Logit/LPM with fixed effects, standard\n"
+    "             errors, marginal effects, the paper's tables (WORKDIR/results.h5, tables/)\n"
     "  help job   list every job-file section and key with its default\n"
     "\n"
     "common options:\n"
@@ -105,6 +108,13 @@ static const char *const usage_panel =
     "per firm, year and HS4 product with density_firm above [panel] threshold: export,\n"
     "density_firm, density_city (and every [density.NAME]), tradevalue, newexport, industry,\n"
     "city, province, region, size, market (docs/hdf5.md).\n";
+
+static const char *const usage_fit =
+    "usage: kspill fit JOB.ini [--out DIR] [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Estimates every [model.NAME] of the job on WORKDIR/panel.h5 (Newton-Raphson on the exact\n"
+    "log-likelihood; docs/fit.md) and writes WORKDIR/results.h5, WORKDIR/estimates.csv and\n"
+    "WORKDIR/tables/ (Markdown, CSV, LaTeX); prints the Markdown tables.\n";
 
 static const char *const usage_export =
     "usage: kspill export JOB.ini --format csv|dta [--years A-B] [--columns C1,C2,...] [--file PATH]\n"
@@ -292,6 +302,9 @@ static int dispatch(ks_ctx *ctx, const ks_cli *cli)
     if (!strcmp(stage, "panel"))
         return cli->help ? (ctx->rank == 0 ? fputs(usage_panel, stdout) : 0, KS_OK)
                          : run_job_stage(ctx, cli, ks_panel_run);
+    if (!strcmp(stage, "fit"))
+        return cli->help ? (ctx->rank == 0 ? fputs(usage_fit, stdout) : 0, KS_OK)
+                         : run_job_stage(ctx, cli, ks_fit_run);
     if (!strcmp(stage, "export"))
         return cli->help ? (ctx->rank == 0 ? fputs(usage_export, stdout) : 0, KS_OK) : run_export(ctx, cli);
     return ks_fail(ctx, KS_EUSAGE, "unknown stage '%s' (kspill --help lists the stages)", stage);

@@ -1,0 +1,131 @@
+/* ks_glm.h - the per-row arithmetic of binary-choice and linear models with
+ * fixed effects: log-likelihood, gradient and Hessian of a block of rows.
+ *
+ * Pure compute: arrays in, arrays out; no MPI, HDF5 or logging.  A row's
+ * regressor vector is z = [x_0 .. x_{nx-1}, 1, dummies]: the dense x terms,
+ * the intercept (parameter nx), and one 1 per fixed effect at the parameter
+ * index fe[row][f] (-1 for the dropped base level).  A row therefore touches
+ * nx + 1 + nfe parameters, not all p: the Hessian update is a small dense
+ * outer product scattered into the p x p upper triangle. */
+#ifndef KS_GLM_H
+#define KS_GLM_H
+
+#include <math.h>
+#include <stdint.h>
+
+enum { KS_GLM_PROBIT, KS_GLM_LOGIT, KS_GLM_LPM };
+
+#define KS_GLM_MAX_NZ 64 /* nx + 1 + nfe at most */
+
+typedef struct ks_glm_rows {
+    int link;          /* KS_GLM_* */
+    int nx;            /* dense x terms */
+    int nfe;           /* fixed effects per row */
+    int p;             /* parameters: nx + 1 + fixed-effect levels */
+    const double *x;   /* [n][nx] */
+    const double *y;   /* [n] */
+    const int32_t *fe; /* [n][nfe] parameter index, or -1 for the base level */
+} ks_glm_rows;
+
+/* d log L_i / d xb and d2 log L_i / d xb2 with the log-likelihood itself.
+ * Probit: log Phi(q xb) with q = 2y - 1, computed from erfc in the lower
+ * tail and an asymptotic series below -37 (where erfc underflows), and the
+ * Mills ratio for the derivatives, so no tail gives -inf or NaN.
+ * Logit: the log1p(exp(-|t|)) form.  LPM: -r^2/2 (a Newton step is OLS). */
+static inline double ks_glm_row(int link, double y, double t, double *d1, double *d2)
+{
+    if (link == KS_GLM_PROBIT) {
+        double q = y > 0.5 ? 1.0 : -1.0, s = q * t, ll, lam;
+        if (s < -37.0) {
+            /* Phi(s) ~ phi(s)/(-s) (1 - 1/s^2 + 3/s^4 - 15/s^6) */
+            double s2 = s * s, ser = 1.0 - 1.0 / s2 + 3.0 / (s2 * s2) - 15.0 / (s2 * s2 * s2);
+            ll = -0.5 * s2 - log(-s) - 0.91893853320467274178 + log(ser);
+            lam = -s / ser;
+        } else {
+            double Phi = 0.5 * erfc(-s * 0.70710678118654752440);
+            double phi = 0.39894228040143267794 * exp(-0.5 * s * s);
+            ll = s > 0.0 ? log1p(-0.5 * erfc(s * 0.70710678118654752440)) : log(Phi);
+            lam = phi / Phi;
+        }
+        *d1 = q * lam;
+        *d2 = -lam * (lam + s);
+        return ll;
+    }
+    if (link == KS_GLM_LOGIT) {
+        double e = exp(-fabs(t)), p = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+        *d1 = y - p;
+        *d2 = -p * (1.0 - p);
+        return y * t - (t > 0 ? t : 0.0) - log1p(e);
+    }
+    {
+        double r = y - t;
+        *d1 = r;
+        *d2 = -1.0;
+        return -0.5 * r * r;
+    }
+}
+
+/* The density of the link at t and its derivative (1 and 0 for LPM). */
+static inline double ks_glm_pdf(int link, double t, double *dpdf)
+{
+    if (link == KS_GLM_PROBIT) {
+        double f = 0.39894228040143267794 * exp(-0.5 * t * t);
+        *dpdf = -t * f;
+        return f;
+    }
+    if (link == KS_GLM_LOGIT) {
+        double e = exp(-fabs(t)), p = t >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+        double f = p * (1.0 - p);
+        *dpdf = f * (1.0 - 2.0 * p);
+        return f;
+    }
+    *dpdf = 0.0;
+    return 1.0;
+}
+
+/* The nonzeros of row i: parameter indices and values; returns how many. */
+static inline int ks_glm_nz(const ks_glm_rows *d, int64_t i, int *idx, double *val)
+{
+    int m = 0;
+    const double *xi = d->x + i * d->nx;
+    for (int j = 0; j < d->nx; j++) {
+        idx[m] = j;
+        val[m++] = xi[j];
+    }
+    idx[m] = d->nx;
+    val[m++] = 1.0;
+    for (int f = 0; f < d->nfe; f++) {
+        int32_t k = d->fe[i * d->nfe + f];
+        if (k >= 0) {
+            idx[m] = k;
+            val[m++] = 1.0;
+        }
+    }
+    return m;
+}
+
+/* x_i'beta of row i. */
+static inline double ks_glm_index(const ks_glm_rows *d, int64_t i, const double *beta)
+{
+    const double *xi = d->x + i * d->nx;
+    double t = beta[d->nx];
+    for (int j = 0; j < d->nx; j++)
+        t += xi[j] * beta[j];
+    for (int f = 0; f < d->nfe; f++) {
+        int32_t k = d->fe[i * d->nfe + f];
+        if (k >= 0)
+            t += beta[k];
+    }
+    return t;
+}
+
+/* Add rows [begin, end) to acc = [loglik, gradient (p), Hessian (p x p,
+ * upper triangle only: H[a][b] with a <= b)], sequentially, in row order.
+ * With want_hessian = 0 only loglik and gradient are touched. */
+void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, int64_t end,
+                       int want_hessian, double *acc);
+
+/* Fill the lower triangle of a p x p matrix from its upper triangle. */
+void ks_glm_symmetrize(double *h, int p);
+
+#endif

@@ -1,0 +1,272 @@
+/* ks_fit.c - stage fit: read the panel columns once, estimate every model of
+ * the job (design, collinearity, Newton, margins, standard errors), hand the
+ * results to the outputs.  docs/fit.md describes the solver. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ks_fit.h"
+#include "ks_fit_internal.h"
+#include "ks_fit_output.h"
+#include "ks_log.h"
+#include "ks_mpi.h"
+
+/* OpenBLAS (pthread build) splits LAPACK work over as many threads as
+ * OpenMP has, and its blocking then depends on the thread count: the small
+ * p x p factorizations here run on one thread so that the bits do not. */
+void openblas_set_num_threads(int num_threads);
+
+/* Upper tail of Student's t with df degrees of freedom, two-sided, from the
+ * regularized incomplete beta function (continued fraction). */
+static double betacf(double a, double b, double x)
+{
+    double c = 1.0, d = 1.0 - (a + b) * x / (a + 1.0), h;
+    d = fabs(d) < 1e-300 ? 1e-300 : d;
+    d = 1.0 / d;
+    h = d;
+    for (int m = 1; m <= 300; m++) {
+        int m2 = 2 * m;
+        double aa = m * (b - m) * x / ((a - 1.0 + m2) * (a + m2)), del;
+        d = 1.0 + aa * d;
+        d = fabs(d) < 1e-300 ? 1e-300 : d;
+        c = 1.0 + aa / c;
+        c = fabs(c) < 1e-300 ? 1e-300 : c;
+        d = 1.0 / d;
+        h *= d * c;
+        aa = -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1.0 + m2));
+        d = 1.0 + aa * d;
+        d = fabs(d) < 1e-300 ? 1e-300 : d;
+        c = 1.0 + aa / c;
+        c = fabs(c) < 1e-300 ? 1e-300 : c;
+        d = 1.0 / d;
+        del = d * c;
+        h *= del;
+        if (fabs(del - 1.0) < 1e-15)
+            break;
+    }
+    return h;
+}
+
+static double t_pvalue(double t, double df)
+{
+    double x = df / (df + t * t), a = df / 2.0, b = 0.5, bt;
+    if (!isfinite(t))
+        return t == t ? 0.0 : NAN;
+    bt = exp(lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x));
+    return x < (a + 1.0) / (a + b + 2.0) ? bt * betacf(a, b, x) / a : 1.0 - bt * betacf(b, a, 1.0 - x) / b;
+}
+
+static void fill_term(ks_term_estimate *t, const char *name, double est, double var, int lpm, double df)
+{
+    snprintf(t->term, sizeof t->term, "%s", name);
+    t->estimate = est;
+    t->std_error = var > 0 ? sqrt(var) : (var == 0 ? 0.0 : NAN);
+    t->z = t->std_error > 0 ? est / t->std_error : NAN;
+    t->p_value = !isfinite(t->z) ? NAN : lpm ? t_pvalue(t->z, df) : erfc(fabs(t->z) / M_SQRT2);
+}
+
+static int fill_result(ks_ctx *ctx, const ks_fit_design *d, const ks_fit_state *st,
+                       const ks_fit_report *rep, const double *cov, ks_model_result *r)
+{
+    int nt = d->nx + 1, na = rep->na, k = 0, lpm = d->link == KS_GLM_LPM;
+    double n = (double)d->n, n1 = (double)d->n_pos, df;
+    for (int j = 0; j < d->p; j++)
+        k += d->active[j];
+    df = n - k;
+    r->n = d->n;
+    r->n_positive = d->n_pos;
+    r->k = k;
+    r->iterations = st->iterations;
+    r->converged = st->converged;
+    if (lpm) {
+        /* Gaussian log-likelihood at the OLS fit; R^2 from SSR and SST */
+        double ssr = -2.0 * st->ll, ybar = n1 / n, sst = 0;
+        (void)ybar;
+        sst = st->sst;
+        r->loglik = -0.5 * n * (log(2.0 * M_PI * ssr / n) + 1.0);
+        r->loglik_null = -0.5 * n * (log(2.0 * M_PI * sst / n) + 1.0);
+        r->pseudo_r2 = sst > 0 ? 1.0 - ssr / sst : NAN;
+    } else {
+        double pr = n1 / n;
+        r->loglik = st->ll;
+        r->loglik_null = (n1 > 0 ? n1 * log(pr) : 0.0) + (n - n1 > 0 ? (n - n1) * log1p(-pr) : 0.0);
+        r->pseudo_r2 = r->loglik_null != 0 ? 1.0 - r->loglik / r->loglik_null : NAN;
+    }
+    r->aic = -2.0 * r->loglik + 2.0 * k;
+    for (int f = 0; f < d->nfe && f < 8; f++)
+        r->n_fe_levels[f] = d->fe_levels[f];
+    r->n_terms = nt;
+    KS_CHECK(ks_calloc(ctx, &r->terms, (size_t)nt, sizeof *r->terms, "terms"));
+    KS_CHECK(ks_calloc(ctx, &r->cov, (size_t)(nt * nt), sizeof *r->cov, "cov"));
+    for (int i = 0; i < nt; i++) {
+        fill_term(&r->terms[i], rep->name[i], rep->value[i], cov[i * na + i], lpm, df);
+        if (!d->active[i])
+            r->terms[i].std_error = r->terms[i].z = r->terms[i].p_value = NAN;
+        for (int j = 0; j < nt; j++)
+            r->cov[i * nt + j] = cov[i * na + j];
+    }
+    for (int kind = 0; kind < KS_NKINDS; kind++) {
+        int m = rep->kind_n[kind], f = rep->kind_first[kind];
+        r->n_margins[kind] = m;
+        if (!m)
+            continue;
+        KS_CHECK(ks_calloc(ctx, &r->margins[kind], (size_t)m, sizeof **r->margins, "margins"));
+        for (int i = 0; i < m; i++)
+            fill_term(&r->margins[kind][i], rep->name[f + i], rep->value[f + i],
+                      cov[(f + i) * na + f + i], lpm, df);
+    }
+    if (d->spec->standardize) {
+        KS_CHECK(ks_calloc(ctx, &r->standardize_sd, (size_t)nt, sizeof(double), "sd"));
+        for (int j = 0; j < d->nx; j++)
+            r->standardize_sd[j] = d->sd[j];
+        r->standardize_sd[d->nx] = NAN; /* the intercept is not standardized */
+    }
+    return KS_OK;
+}
+
+/* LPM's null model: the total sum of squares, in fixed block order. */
+static void sst_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc, void *arg)
+{
+    const double *ybar = arg;
+    for (int64_t i = b; i < e; i++)
+        acc[0] += (d->y[i] - *ybar) * (d->y[i] - *ybar);
+}
+
+static void ysum_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc, void *arg)
+{
+    (void)arg;
+    for (int64_t i = b; i < e; i++)
+        acc[0] += d->y[i];
+}
+
+/* One model, start to end.  A model that cannot be estimated (no rows, not
+ * identified) is reported as such; other errors stop the job. */
+static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, const ks_model_spec *m,
+                     ks_model_result *r)
+{
+    ks_fit_design d;
+    ks_fit_state st;
+    ks_fit_report rep;
+    double *v = NULL, *cov = NULL, t0 = ks_now();
+    int rc;
+    memset(&d, 0, sizeof d);
+    memset(&st, 0, sizeof st);
+    memset(&rep, 0, sizeof rep);
+    r->spec = m;
+    rc = ks_fit_design_build(ctx, pn, m, &d);
+    if (rc == KS_OK)
+        rc = ks_fit_collinear(ctx, &d);
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &st.beta, (size_t)d.p, sizeof(double), "beta");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &st.g, (size_t)d.p, sizeof(double), "gradient");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &st.h, (size_t)(d.p * d.p), sizeof(double), "hessian");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &v, (size_t)(d.p * d.p), sizeof(double), "covariance");
+    rc = ks_mpi_agree(ctx, rc);
+    if (rc == KS_OK)
+        rc = ks_fit_newton(ctx, job, &d, &st);
+    if (rc == KS_OK && d.link == KS_GLM_LPM) {
+        double ysum, ybar;
+        rc = ks_fit_reduce(ctx, &d, 1, ysum_block, NULL, &ysum);
+        ybar = ysum / (double)d.n;
+        if (rc == KS_OK)
+            rc = ks_fit_reduce(ctx, &d, 1, sst_block, &ybar, &st.sst);
+    }
+    if (rc == KS_OK)
+        rc = ks_fit_invert(ctx, &d, st.h, v);
+    if (rc == KS_OK)
+        rc = ks_fit_margins(ctx, &d, &st, &rep);
+    if (rc == KS_OK)
+        rc = ks_mpi_agree(ctx, ks_calloc(ctx, &cov, (size_t)(rep.na * rep.na), sizeof(double), "cov"));
+    if (rc == KS_OK)
+        rc = ks_fit_se(ctx, &d, &st, v, &rep, cov, r->se_label, sizeof r->se_label);
+    if (rc == KS_OK)
+        rc = fill_result(ctx, &d, &st, &rep, cov, r);
+    if (rc == KS_OK)
+        r->estimated = 1;
+    else if (rc == KS_EINPUT) {
+        /* the same on every rank: every decision above is on reduced values */
+        ks_warn(ctx, "model %s not estimated: %s", m->name, ctx->msg);
+        snprintf(r->message, sizeof r->message, "not estimated: %.480s", ctx->msg);
+        ks_clear_error(ctx);
+        rc = KS_OK;
+    }
+    if (r->estimated && d.notes.len)
+        snprintf(r->message, sizeof r->message, "%.511s", d.notes.data);
+    r->seconds = ks_now() - t0;
+    if (r->estimated)
+        ks_info(ctx, "model %s: N = %lld, loglik %.6f, %d iterations%s, %.2f s", m->name,
+                (long long)r->n, r->loglik, r->iterations, r->converged ? "" : " (NOT converged)",
+                r->seconds);
+    ks_fit_design_free(&d);
+    ks_fit_report_free(&rep);
+    free(st.beta);
+    free(st.g);
+    free(st.h);
+    free(v);
+    free(cov);
+    return rc;
+}
+
+/* KS_FIT_DUMP=PATH: rank 0 writes every number of the results with %.17g,
+ * for the tests that compare runs bit for bit and against statsmodels
+ * without depending on the output files' formatting. */
+static void dump_results(const ks_ctx *ctx, const ks_model_result *rs, int n)
+{
+    const char *path = getenv("KS_FIT_DUMP");
+    FILE *f;
+    static const char *kinds[KS_NKINDS] = {"ame", "ame_paper", "mem"};
+    if (!path || !*path || ctx->rank != 0 || !(f = fopen(path, "w")))
+        return;
+    for (int i = 0; i < n; i++) {
+        const ks_model_result *r = &rs[i];
+        fprintf(f, "model %s estimated %d converged %d iterations %d n %lld npos %lld k %d "
+                "loglik %.17g loglik_null %.17g pseudo_r2 %.17g aic %.17g se %s\n",
+                r->spec->name, r->estimated, r->converged, r->iterations, (long long)r->n,
+                (long long)r->n_positive, r->k, r->loglik, r->loglik_null, r->pseudo_r2, r->aic,
+                r->se_label);
+        for (int j = 0; j < r->n_terms; j++)
+            fprintf(f, "coef %s %s %.17g %.17g %.17g %.17g\n", r->spec->name, r->terms[j].term,
+                    r->terms[j].estimate, r->terms[j].std_error, r->terms[j].z, r->terms[j].p_value);
+        for (int j = 0; j < r->n_terms * r->n_terms; j++)
+            fprintf(f, "cov %s %d %.17g\n", r->spec->name, j, r->cov[j]);
+        for (int kk = 0; kk < KS_NKINDS; kk++)
+            for (int j = 0; j < r->n_margins[kk]; j++)
+                fprintf(f, "%s %s %s %.17g %.17g\n", kinds[kk], r->spec->name,
+                        r->margins[kk][j].term, r->margins[kk][j].estimate,
+                        r->margins[kk][j].std_error);
+        if (r->standardize_sd)
+            for (int j = 0; j + 1 < r->n_terms; j++)
+                fprintf(f, "sd %s %s %.17g\n", r->spec->name, r->terms[j].term, r->standardize_sd[j]);
+    }
+    fclose(f);
+}
+
+int ks_fit_run(ks_ctx *ctx, const ks_job *job)
+{
+    ks_fit_panel pn;
+    ks_model_result *rs = NULL;
+    int rc, n = job->n_models;
+    double t0 = ks_now();
+    openblas_set_num_threads(1);
+    if (n == 0)
+        return ks_fail(ctx, KS_EUSAGE, "fit: %s declares no [model.NAME] section", job->path);
+    rc = ks_fit_panel_read(ctx, job, &pn);
+    if (rc != KS_OK)
+        return rc;
+    ks_info(ctx, "fit: read %d columns in %.2f s", pn.ncols, ks_now() - t0);
+    rc = ks_mpi_agree(ctx, ks_calloc(ctx, &rs, (size_t)n, sizeof *rs, "results"));
+    for (int i = 0; rc == KS_OK && i < n; i++)
+        rc = fit_model(ctx, job, &pn, &job->models[i], &rs[i]);
+    ks_fit_panel_free(&pn);
+    if (rc == KS_OK) {
+        dump_results(ctx, rs, n);
+        rc = ks_fit_write_outputs(ctx, job, rs, n);
+    }
+    for (int i = 0; rs && i < n; i++)
+        ks_model_result_free(&rs[i]);
+    free(rs);
+    return rc;
+}

@@ -1,0 +1,115 @@
+/* ks_fit_internal.h - what the files of stage fit share: the panel columns a
+ * rank holds, a model's design, and the fixed-order block reduction that
+ * makes every sum independent of ranks and threads. */
+#ifndef KS_FIT_INTERNAL_H
+#define KS_FIT_INTERNAL_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+#include "ks_error.h"
+#include "ks_fit_result.h"
+#include "ks_glm.h"
+#include "ks_job.h"
+
+/* Sums run over fixed global blocks of panel rows: block b holds rows
+ * [b*KS_FIT_BLOCK, (b+1)*KS_FIT_BLOCK).  Each block is summed by one thread
+ * in row order, and blocks are folded in block order across ranks. */
+#define KS_FIT_BLOCK 65536
+#define KS_FIT_MAX_COLS 64
+#define KS_FIT_MAX_X 32
+#define KS_FIT_MAX_FE 8
+
+/* The panel columns this rank holds: rows [row0, row0 + nrows) of the
+ * file, which are the global blocks [block0, block1). */
+typedef struct ks_fit_panel {
+    char path[KS_PATH_MAX];
+    int64_t total;            /* rows in the file */
+    int64_t row0, nrows;
+    int64_t block0, block1;
+    int ncols;
+    char names[KS_FIT_MAX_COLS][64];
+    double *cols[KS_FIT_MAX_COLS];  /* every column as double (integers are exact) */
+    char *codes[KS_FIT_MAX_COLS];   /* the "codes" attribute, or NULL */
+} ks_fit_panel;
+
+/* One model's estimation sample, compacted: only rows that pass the filter
+ * and have no NaN; block_start[k] is the first compact row of global block
+ * block0 + k. */
+typedef struct ks_fit_design {
+    const ks_model_spec *spec;
+    int link;                          /* KS_GLM_* */
+    int nx;
+    char xname[KS_FIT_MAX_X][96];
+    int factor[KS_FIT_MAX_X][2];       /* panel column of each factor; [1] = -1 if none */
+    int nfe;
+    int fe_col[KS_FIT_MAX_FE];
+    int64_t fe_min[KS_FIT_MAX_FE], fe_range[KS_FIT_MAX_FE];
+    int32_t *fe_index[KS_FIT_MAX_FE];  /* [range]: level - min -> parameter, -1 none */
+    int fe_levels[KS_FIT_MAX_FE];      /* parameters of each fixed effect */
+    int p;
+    int cluster_col;                   /* -1 unless se = cluster */
+    int64_t n_local;
+    double *x;                         /* [n_local][nx] */
+    double *y;
+    int32_t *fe;                       /* [n_local][nfe] */
+    int64_t *cl;                       /* cluster ids, or NULL */
+    int64_t *gpos;                     /* global row of each compact row (cluster order) */
+    int64_t nblocks;
+    int64_t *block_start;              /* [nblocks + 1] */
+    int64_t n, n_pos;                  /* global */
+    double sd[KS_FIT_MAX_X];           /* standardize: the sds used */
+    int *active;                       /* [p]: 1 estimated, 0 dropped (collinear) */
+    ks_buf notes;                      /* messages for result->message */
+} ks_fit_design;
+
+/* A block function adds the rows [begin, end) of the design to acc. */
+typedef void (*ks_fit_block_fn)(const ks_fit_design *d, int64_t begin, int64_t end, double *acc,
+                                 void *arg);
+
+/* out[0..nacc) = the sum over all global blocks, folded in block order.
+ * Collective; the same bits on every rank for any ranks x threads. */
+int ks_fit_reduce(ks_ctx *ctx, const ks_fit_design *d, int nacc, ks_fit_block_fn fn, void *arg,
+                  double *out);
+
+/* ks_fit_data.c */
+int ks_fit_panel_read(ks_ctx *ctx, const ks_job *job, ks_fit_panel *pn);
+void ks_fit_panel_free(ks_fit_panel *pn);
+int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec *spec,
+                        ks_fit_design *d);
+void ks_fit_design_free(ks_fit_design *d);
+void ks_fit_design_rows(const ks_fit_design *d, ks_glm_rows *rows);
+int ks_fit_note(ks_ctx *ctx, ks_fit_design *d, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ks_fit_newton.c: beta[p] in, estimates out; h[p*p] = the Hessian at the
+ * returned beta, g the gradient, *ll the log-likelihood. */
+typedef struct ks_fit_state {
+    double *beta, *g, *h;
+    double ll;
+    double sst; /* lpm: total sum of squares */
+    int iterations, converged;
+} ks_fit_state;
+int ks_fit_collinear(ks_ctx *ctx, ks_fit_design *d);
+int ks_fit_newton(ks_ctx *ctx, const ks_job *job, ks_fit_design *d, ks_fit_state *st);
+/* Inverse of -H over the active parameters, 0 elsewhere: v[p*p]. */
+int ks_fit_invert(ks_ctx *ctx, const ks_fit_design *d, const double *h, double *v);
+
+/* ks_fit_margins.c: rows E[na][p] of the linear map from parameters to the
+ * reported quantities' derivatives (terms: unit rows; margins: Jacobians),
+ * and their values. */
+typedef struct ks_fit_report {
+    int na;                      /* rows: terms (nx + 1) then each margin */
+    double *e;                   /* [na][p] */
+    double *value;               /* [na] */
+    char (*name)[96];            /* [na] */
+    int kind_first[KS_NKINDS], kind_n[KS_NKINDS];
+} ks_fit_report;
+int ks_fit_margins(ks_ctx *ctx, ks_fit_design *d, const ks_fit_state *st, ks_fit_report *rep);
+void ks_fit_report_free(ks_fit_report *rep);
+
+/* ks_fit_se.c: cov[na][na] of the report's quantities, and the label. */
+int ks_fit_se(ks_ctx *ctx, ks_fit_design *d, const ks_fit_state *st, const double *v,
+              const ks_fit_report *rep, double *cov, char *label, size_t label_n);
+
+#endif
