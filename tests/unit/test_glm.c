@@ -1,0 +1,323 @@
+/* test_glm.c - the per-row arithmetic of kernels/ks_glm.h and the fixed-block
+ * reduction of stage fit (docs/fit.md, "Reproducibility").
+ *
+ * Reference values of log Phi, the Mills ratio lambda = phi/Phi and the second
+ * derivative -lambda (lambda + s) were computed with mpmath at 40 digits
+ * (mp.ncdf, mp.npdf), e.g. log Phi(-40) = -804.60844201375378817; the hand
+ * rows are checked against the closed forms g = sum d1_i z_i and
+ * H = sum d2_i z_i z_i' written out densely. */
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ks_error.h"
+#include "ks_fit_internal.h"
+#include "ks_glm.h"
+#include "ks_test.h"
+
+static int close_rel(double got, double want, double tol)
+{
+    if (!isfinite(got))
+        return 0;
+    if (want == 0.0)
+        return fabs(got) <= tol;
+    return fabs(got - want) <= tol * fabs(want);
+}
+
+#define CHECK_REL(got, want, tol)                                                                  \
+    do {                                                                                           \
+        double g_ = (got), w_ = (want);                                                            \
+        if (!close_rel(g_, w_, (tol)))                                                             \
+            fprintf(stderr, "\n  %s:%d: %s = %.17g, want %.17g (rel %.2e, tol %.0e)\n", __FILE__,  \
+                    __LINE__, #got, g_, w_, w_ != 0.0 ? fabs(g_ - w_) / fabs(w_) : fabs(g_),       \
+                    (double)(tol));                                                                \
+        CU_ASSERT(close_rel(g_, w_, (tol)));                                                       \
+    } while (0)
+
+/* s, log Phi(s), lambda(s) = phi(s)/Phi(s), -lambda (lambda + s): mpmath, 40 digits */
+static const double PROBIT_REF[][4] = {
+    {-40.0, -804.60844201375378817, 40.024968847207263723, -0.99937733162140861123},
+    {-37.5, -707.66898931750719107, 37.526628874883653599, -0.99929190511457925415},
+    {-37.0, -689.0305855768905936, 37.026987686126990096, -0.99927272190112248666},
+    {-36.5, -670.64200000031370137, 36.527356284475012415, -0.99925274963823093711},
+    {-10.0, -53.231285150512470578, 10.098093233962511963, -0.99055462217434373884},
+    {-1.0, -1.8410216450092635058, 1.5251352761609812091, -0.80090233442965120845},
+    {-0.1, -0.77615459273027332557, 0.86261747153093614384, -0.65784715503733180942},
+    {0.0, -0.69314718055994530942, 0.79788456080286535588, -0.63661977236758134308},
+    {0.7, -0.277023942277131263, 0.41192475041929067028, -0.45802932530149836015},
+    {10.0, -7.6198530241605260704e-24, 7.6945986267064193463e-23, -7.6945986267064193463e-22},
+};
+
+/* log Phi and lambda to 1e-12 relative in both tails, for y = 1 (t = s) and
+ * y = 0 (t = -s: the same likelihood, d1 of the other sign). */
+static void test_probit_tails(void)
+{
+    for (size_t k = 0; k < sizeof PROBIT_REF / sizeof PROBIT_REF[0]; k++) {
+        const double *r = PROBIT_REF[k];
+        double s = r[0];
+        /* below -37 the kernel uses a 4-term asymptotic series: its lambda
+         * is good to ~1e-11, and -lambda (lambda + s) loses digits to the
+         * cancellation lambda + s ~ 1/|s| */
+        double tol_lam = s < -36.9 ? 1e-10 : 1e-12;
+        double tol_d2 = s < -36.9 ? 1e-7 : (s < -9.9 ? 1e-9 : 1e-12);
+        for (int y = 0; y <= 1; y++) {
+            double d1, d2, t = y ? s : -s;
+            double ll = ks_glm_row(KS_GLM_PROBIT, (double)y, t, &d1, &d2);
+            CHECK_REL(ll, r[1], 1e-12);
+            CHECK_REL(d1, y ? r[2] : -r[2], tol_lam);
+            CHECK_REL(d2, r[3], tol_d2);
+            CU_ASSERT(d2 < 0.0 && d2 > -1.0); /* 0 < lambda (lambda + s) < 1 */
+        }
+    }
+}
+
+/* Far beyond every reference: finite, no NaN, monotone, and the right sign. */
+static void test_probit_extremes(void)
+{
+    double d1, d2, ll;
+    /* the far lower tail: log Phi(s) ~ -s^2/2 - log(-s) - log sqrt(2 pi) */
+    ll = ks_glm_row(KS_GLM_PROBIT, 1.0, -1e4, &d1, &d2);
+    CHECK_REL(ll, -0.5e8 - log(1e4) - 0.91893853320467274178, 1e-14);
+    CHECK_REL(d1, 1e4, 1e-7);
+    CU_ASSERT(isfinite(d2) && d2 < 0.0 && d2 >= -1.0);
+    ll = ks_glm_row(KS_GLM_PROBIT, 0.0, 1e4, &d1, &d2);
+    CHECK_REL(ll, -0.5e8 - log(1e4) - 0.91893853320467274178, 1e-14);
+    CHECK_REL(d1, -1e4, 1e-7);
+    /* the far upper tail: log Phi(40) = -Phi(-40) ~ -3.7e-350 underflows to 0 */
+    ll = ks_glm_row(KS_GLM_PROBIT, 1.0, 40.0, &d1, &d2);
+    CU_ASSERT(ll <= 0.0 && ll > -1e-300);
+    CU_ASSERT(d1 >= 0.0 && d1 < 1e-300);
+    CU_ASSERT(d2 <= 0.0 && d2 > -1e-300);
+    ll = ks_glm_row(KS_GLM_PROBIT, 0.0, -1e4, &d1, &d2);
+    CU_ASSERT(ll == 0.0 && d1 == 0.0 && d2 == 0.0);
+    /* a sweep across both tails and the switch at -37: finite, increasing */
+    double prev = -INFINITY;
+    for (double s = -60.0; s <= 60.0; s += 0.0625) {
+        ll = ks_glm_row(KS_GLM_PROBIT, 1.0, s, &d1, &d2);
+        CU_ASSERT(isfinite(ll) && isfinite(d1) && isfinite(d2));
+        CU_ASSERT(ll >= prev);
+        CU_ASSERT(d1 >= 0.0 && d2 <= 0.0 && d2 >= -1.0);
+        prev = ll;
+    }
+    /* the two formulas meet at -37 without a visible step */
+    double lo = ks_glm_row(KS_GLM_PROBIT, 1.0, -37.0 - 1e-9, &d1, &d2);
+    double hi = ks_glm_row(KS_GLM_PROBIT, 1.0, -37.0 + 1e-9, &d1, &d2);
+    CU_ASSERT(hi > lo && hi - lo < 1e-7);
+}
+
+/* Logit: hand values, and no overflow at |t| = 800. */
+static void test_logit_rows(void)
+{
+    double d1, d2, ll;
+    ll = ks_glm_row(KS_GLM_LOGIT, 1.0, 0.0, &d1, &d2);
+    CHECK_REL(ll, -0.69314718055994530942, 1e-15);
+    CHECK_REL(d1, 0.5, 1e-15);
+    CHECK_REL(d2, -0.25, 1e-15);
+    /* y = 1, t = 2: ll = -log(1 + e^-2), d1 = 1 - 1/(1+e^-2), d2 = -p(1-p) */
+    ll = ks_glm_row(KS_GLM_LOGIT, 1.0, 2.0, &d1, &d2);
+    CHECK_REL(ll, -0.12692801104297249, 1e-14);
+    CHECK_REL(d1, 0.11920292202211769, 1e-14);
+    CHECK_REL(d2, -0.10499358540350662, 1e-14);
+    /* y = 0, t = 2: ll = -2 - log(1 + e^-2) */
+    ll = ks_glm_row(KS_GLM_LOGIT, 0.0, 2.0, &d1, &d2);
+    CHECK_REL(ll, -2.1269280110429727, 1e-14);
+    CHECK_REL(d1, -0.8807970779778823, 1e-14);
+    ll = ks_glm_row(KS_GLM_LOGIT, 1.0, -800.0, &d1, &d2);
+    CHECK_REL(ll, -800.0, 1e-15);
+    CHECK_REL(d1, 1.0, 1e-15);
+    CU_ASSERT(d2 <= 0.0 && d2 > -1e-300);
+    ll = ks_glm_row(KS_GLM_LOGIT, 0.0, -800.0, &d1, &d2);
+    CU_ASSERT(ll == 0.0 && d1 <= 0.0 && d1 > -1e-300);
+    /* LPM: -r^2/2 */
+    ll = ks_glm_row(KS_GLM_LPM, 1.0, 0.25, &d1, &d2);
+    CHECK_REL(ll, -0.28125, 1e-15);
+    CHECK_REL(d1, 0.75, 1e-15);
+    CHECK_REL(d2, -1.0, 0.0);
+}
+
+/* Two hand rows, nx = 2, two fixed effects: parameters x0, x1, _cons (2),
+ * fe A levels 3, 4 (base -1), fe B level 5 (base -1).
+ *   row 0: x = (0.5, -1),   y = 1, fe = (3, -1): z = (0.5, -1, 1, 1, 0, 0)
+ *   row 1: x = (2, 0.25),   y = 0, fe = (4, 5):  z = (2, 0.25, 1, 0, 1, 1)
+ * beta = (0.2, 0.4, -0.1, 0.3, -0.2, 0.5): t0 = -0.1, t1 = 0.7. */
+enum { HP = 6 };
+static const double HX[] = {0.5, -1.0, 2.0, 0.25};
+static const double HY[] = {1.0, 0.0};
+static const int32_t HFE[] = {3, -1, 4, 5};
+static const double HZ[2][HP] = {{0.5, -1.0, 1.0, 1.0, 0.0, 0.0}, {2.0, 0.25, 1.0, 0.0, 1.0, 1.0}};
+static const double HBETA[HP] = {0.2, 0.4, -0.1, 0.3, -0.2, 0.5};
+
+static void check_hand_rows(int link, const double ll_i[2], const double d1_i[2], const double d2_i[2])
+{
+    ks_glm_rows d = {link, 2, 2, HP, HX, HY, HFE};
+    double acc[1 + HP + HP * HP], want_g[HP] = {0}, want_h[HP * HP] = {0};
+    CHECK_REL(ks_glm_index(&d, 0, HBETA), -0.1, 1e-15);
+    CHECK_REL(ks_glm_index(&d, 1, HBETA), 0.7, 1e-15);
+    for (int i = 0; i < 2; i++)
+        for (int a = 0; a < HP; a++) {
+            want_g[a] += d1_i[i] * HZ[i][a];
+            for (int b = 0; b < HP; b++)
+                want_h[a * HP + b] += d2_i[i] * HZ[i][a] * HZ[i][b];
+        }
+    /* one row alone */
+    memset(acc, 0, sizeof acc);
+    ks_glm_accumulate(&d, HBETA, 0, 1, 1, acc);
+    CHECK_REL(acc[0], ll_i[0], 1e-14);
+    for (int a = 0; a < HP; a++)
+        CHECK_REL(acc[1 + a], d1_i[0] * HZ[0][a], 1e-14);
+    /* both rows, the Hessian filled from its upper triangle */
+    memset(acc, 0, sizeof acc);
+    ks_glm_accumulate(&d, HBETA, 0, 2, 1, acc);
+    for (int a = 0; a < HP; a++)
+        for (int b = 0; b < a; b++)
+            CU_ASSERT(acc[1 + HP + a * HP + b] == 0.0); /* lower triangle untouched */
+    ks_glm_symmetrize(acc + 1 + HP, HP);
+    CHECK_REL(acc[0], ll_i[0] + ll_i[1], 1e-14);
+    for (int a = 0; a < HP; a++)
+        CHECK_REL(acc[1 + a], want_g[a], 1e-13);
+    for (int k = 0; k < HP * HP; k++)
+        CHECK_REL(acc[1 + HP + k], want_h[k], 1e-13);
+    /* without the Hessian: loglik and gradient only; and acc is added to */
+    memset(acc, 0, sizeof acc);
+    acc[1 + HP + 7] = 42.0;
+    ks_glm_accumulate(&d, HBETA, 0, 2, 0, acc);
+    ks_glm_accumulate(&d, HBETA, 0, 2, 0, acc);
+    CHECK_REL(acc[0], 2.0 * (ll_i[0] + ll_i[1]), 1e-14);
+    for (int a = 0; a < HP; a++)
+        CHECK_REL(acc[1 + a], 2.0 * want_g[a], 1e-13);
+    for (int k = 0; k < HP * HP; k++)
+        CU_ASSERT(acc[1 + HP + k] == (k == 7 ? 42.0 : 0.0));
+}
+
+static void test_probit_hand_rows(void)
+{
+    /* row 0: y = 1, s = -0.1; row 1: y = 0, s = -0.7 (mpmath):
+     * Phi(-0.1) = 0.46017216272297101853, phi(-0.1) = 0.39695254747701176551
+     * Phi(-0.7) = 0.24196365222307301475, phi(0.7) = 0.31225393336676125711 */
+    double lam0 = 0.39695254747701176551 / 0.46017216272297101853;
+    double lam1 = 0.31225393336676125711 / 0.24196365222307301475;
+    double ll_i[2] = {log(0.46017216272297101853), log(0.24196365222307301475)};
+    double d1_i[2] = {lam0, -lam1};
+    double d2_i[2] = {-lam0 * (lam0 - 0.1), -lam1 * (lam1 - 0.7)};
+    check_hand_rows(KS_GLM_PROBIT, ll_i, d1_i, d2_i);
+}
+
+static void test_logit_hand_rows(void)
+{
+    /* p = 1/(1 + e^-t): ll = y log p + (1-y) log(1-p), d1 = y - p, d2 = -p (1-p) */
+    double p0 = 1.0 / (1.0 + exp(0.1)), p1 = 1.0 / (1.0 + exp(-0.7));
+    double ll_i[2] = {log(p0), log(1.0 - p1)};
+    double d1_i[2] = {1.0 - p0, -p1};
+    double d2_i[2] = {-p0 * (1.0 - p0), -p1 * (1.0 - p1)};
+    check_hand_rows(KS_GLM_LOGIT, ll_i, d1_i, d2_i);
+}
+
+/* ---- the fixed-block reduction: bit-equal with 1 and 2 threads ---- */
+
+typedef struct blk_arg {
+    const ks_glm_rows *rows;
+    const double *beta;
+} blk_arg;
+
+static void blk_fn(const ks_fit_design *d, int64_t b, int64_t e, double *acc, void *arg)
+{
+    const blk_arg *a = arg;
+    (void)d;
+    ks_glm_accumulate(a->rows, a->beta, b, e, 1, acc);
+}
+
+static uint64_t lcg(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return *s >> 11;
+}
+
+static void test_block_determinism(void)
+{
+    enum { N = 200003, NX = 3, NFE = 2, LA = 14, LB = 30 };
+    const int p = NX + 1 + (LA - 1) + (LB - 1);
+    const int nacc = 1 + p + p * p;
+    double *x = malloc(sizeof *x * N * NX), *y = malloc(sizeof *y * N);
+    int32_t *fe = malloc(sizeof *fe * N * NFE);
+    double *beta = calloc((size_t)p, sizeof *beta);
+    double *r1 = malloc(sizeof *r1 * (size_t)nacc), *r2 = malloc(sizeof *r2 * (size_t)nacc);
+    double *seq = calloc((size_t)nacc, sizeof *seq);
+    CU_ASSERT_FATAL(x && y && fe && beta && r1 && r2 && seq);
+    uint64_t s = 12345;
+    for (int64_t i = 0; i < N; i++) {
+        for (int j = 0; j < NX; j++)
+            x[i * NX + j] = (double)lcg(&s) / 9007199254740992.0 * 4.0 - 2.0;
+        y[i] = (double)(lcg(&s) & 1);
+        int a = (int)(lcg(&s) % LA), b = (int)(lcg(&s) % LB);
+        fe[i * NFE] = a == 0 ? -1 : NX + a;
+        fe[i * NFE + 1] = b == 0 ? -1 : NX + (LA - 1) + b;
+    }
+    for (int k = 0; k < p; k++)
+        beta[k] = 0.05 * (k % 7) - 0.15;
+    /* blocks of unequal length, the last one short, as a rank's share would be */
+    int64_t bs[64];
+    int nb = 0;
+    bs[0] = 0;
+    for (int64_t e = 0; e < N; nb++) {
+        e += 4096 + 977 * (nb % 5);
+        bs[nb + 1] = e < N ? e : N;
+    }
+    ks_fit_design d;
+    memset(&d, 0, sizeof d);
+    d.p = p;
+    d.nblocks = nb;
+    d.block_start = bs;
+    ks_ctx ctx;
+    ks_ctx_init(&ctx, MPI_COMM_NULL);
+    for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++) {
+        ks_glm_rows rows = {link, NX, NFE, p, x, y, fe};
+        blk_arg a = {&rows, beta};
+        omp_set_num_threads(1);
+        CU_ASSERT(ks_fit_reduce(&ctx, &d, nacc, blk_fn, &a, r1) == KS_OK);
+        omp_set_num_threads(2);
+        int seen = 0;
+#pragma omp parallel
+        {
+#pragma omp single
+            seen = omp_get_num_threads();
+        }
+        CU_ASSERT(seen == 2);
+        CU_ASSERT(ks_fit_reduce(&ctx, &d, nacc, blk_fn, &a, r2) == KS_OK);
+        CU_ASSERT(memcmp(r1, r2, sizeof *r1 * (size_t)nacc) == 0);
+        /* and the same sums, up to rounding, as one pass over all rows */
+        memset(seq, 0, sizeof *seq * (size_t)nacc);
+        ks_glm_accumulate(&rows, beta, 0, N, 1, seq);
+        CHECK_REL(r1[0], seq[0], 1e-12);
+        double worst = 0.0, scale = 0.0;
+        for (int k = 1; k < nacc; k++) {
+            CU_ASSERT(isfinite(r1[k]));
+            worst = fmax(worst, fabs(r1[k] - seq[k]));
+            scale = fmax(scale, fabs(seq[k]));
+        }
+        CU_ASSERT(worst <= 1e-12 * scale);
+    }
+    omp_set_num_threads(1);
+    free(x);
+    free(y);
+    free(fe);
+    free(beta);
+    free(r1);
+    free(r2);
+    free(seq);
+}
+
+int main(void)
+{
+    static const ks_test_case cases[] = {
+        {"probit log Phi, lambda, d2 in both tails (mpmath)", test_probit_tails},
+        {"probit far tails: finite, monotone, no step at -37", test_probit_extremes},
+        {"logit and lpm rows by hand", test_logit_rows},
+        {"probit: two hand rows, loglik/gradient/Hessian", test_probit_hand_rows},
+        {"logit: two hand rows, loglik/gradient/Hessian", test_logit_hand_rows},
+        {"fixed blocks: 1 and 2 threads bit-equal", test_block_determinism},
+        {NULL, NULL},
+    };
+    return ks_test_run("glm", cases);
+}
