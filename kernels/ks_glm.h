@@ -37,10 +37,16 @@ static inline double ks_glm_row(int link, double y, double t, double *d1, double
     if (link == KS_GLM_PROBIT) {
         double q = y > 0.5 ? 1.0 : -1.0, s = q * t, ll, lam;
         if (s < -37.0) {
-            /* Phi(s) ~ phi(s)/(-s) (1 - 1/s^2 + 3/s^4 - 15/s^6) */
-            double s2 = s * s, ser = 1.0 - 1.0 / s2 + 3.0 / (s2 * s2) - 15.0 / (s2 * s2 * s2);
-            ll = -0.5 * s2 - log(-s) - 0.91893853320467274178 + log(ser);
-            lam = -s / ser;
+            /* Phi(s) ~ phi(s)/(-s) (1 - u), u = 1/s^2 - 3/s^4 + 15/s^6 - 105/s^8 + 945/s^10
+             * (the next term is below 1e-15 here).  lam + s = -s u / (1 - u) is formed
+             * from u directly: lam and -s are nearly equal, their difference cancels. */
+            double w = 1.0 / (s * s);
+            double u = w * (1.0 - w * (3.0 - w * (15.0 - w * (105.0 - w * 945.0))));
+            ll = -0.5 * s * s - log(-s) - 0.91893853320467274178 + log1p(-u);
+            lam = -s / (1.0 - u);
+            *d1 = q * lam;
+            *d2 = -lam * (-s * u / (1.0 - u));
+            return ll;
         } else {
             double Phi = 0.5 * erfc(-s * 0.70710678118654752440);
             double phi = 0.39894228040143267794 * exp(-0.5 * s * s);
