@@ -151,11 +151,12 @@ static int search_i32(const int32_t *a, int n, int32_t v)
 int ks_records_product_index(const ks_records *r, int32_t hs4) { return search_i32(r->hs4, r->n_products, hs4); }
 int ks_records_city_index(const ks_records *r, int32_t code) { return search_i32(r->city_code, r->n_cities, code); }
 
-/* Rows [*a, *b) of a sorted firm column that hold firms [lo, hi).  The
- * column is read whole (one pass of decompression, a few MB per year) rather
- * than probed by a binary search that would decompress a chunk per probe. */
+/* Rows [*a, *b) of a sorted firm column that hold firms [lo, hi), and those
+ * rows' firms in *range (malloc'ed).  The column is read whole (one pass of
+ * decompression, a few MB per year) rather than probed by a binary search
+ * that would decompress a chunk per probe, and is not read a second time. */
 static int firm_rows(ks_ctx *ctx, const ks_records *r, const char *path, int64_t n, int64_t lo,
-                     int64_t hi, int64_t *a, int64_t *b)
+                     int64_t hi, int64_t *a, int64_t *b, int64_t **range)
 {
     int32_t *firm = NULL;
     int64_t x = 0, y = n;
@@ -176,10 +177,30 @@ static int firm_rows(ks_ctx *ctx, const ks_records *r, const char *path, int64_t
         }
         y = l;
     }
+    *range = NULL;
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, range, (size_t)(y - x) + 1, sizeof **range, path);
+    for (int64_t i = x; rc == KS_OK && i < y; i++)
+        (*range)[i - x] = firm[i];
     free(firm);
     *a = x;
     *b = y;
     return rc;
+}
+
+/* Codes of /products/hs4 read into `product` become indices in place. */
+static int codes_to_products(ks_ctx *ctx, const ks_records *r, const char *group, int year,
+                             int64_t first_row, int32_t *product, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        int32_t code = product[i];
+        int p = code >= 0 && code < 10000 ? r->product_of_hs4[code] : -1;
+        if (p < 0)
+            return ks_fail(ctx, KS_EINPUT, "%s: /%s/%d/hs4 row %lld holds %d, not a product of "
+                           "/products/hs4", r->path, group, year, (long long)(first_row + i), code);
+        product[i] = p;
+    }
+    return KS_OK;
 }
 
 int ks_records_read_flows(ks_ctx *ctx, const ks_records *r, int year, int64_t lo, int64_t hi,
@@ -187,7 +208,6 @@ int ks_records_read_flows(ks_ctx *ctx, const ks_records *r, int year, int64_t lo
 {
     char firm_path[64], hs4_path[64], flow_path[64], value_path[64];
     int64_t n, a = 0, b = 0;
-    int32_t *hs4 = NULL;
     memset(out, 0, sizeof *out);
     snprintf(firm_path, sizeof firm_path, "flows/%d/firm", year);
     snprintf(hs4_path, sizeof hs4_path, "flows/%d/hs4", year);
@@ -197,26 +217,16 @@ int ks_records_read_flows(ks_ctx *ctx, const ks_records *r, int year, int64_t lo
     if (n < 0)
         return ks_fail(ctx, KS_EINPUT, "%s has no /flows/%d (its years are %d-%d)", r->path, year,
                        r->first_year, r->last_year);
-    KS_CHECK(firm_rows(ctx, r, firm_path, n, lo, hi, &a, &b));
+    KS_CHECK(firm_rows(ctx, r, firm_path, n, lo, hi, &a, &b, &out->firm));
     out->n = b - a;
-    KS_CHECK(ks_calloc(ctx, &out->firm, (size_t)out->n + 1, sizeof *out->firm, "flows"));
     KS_CHECK(ks_calloc(ctx, &out->product, (size_t)out->n + 1, sizeof *out->product, "flows"));
     KS_CHECK(ks_calloc(ctx, &out->flow, (size_t)out->n + 1, sizeof *out->flow, "flows"));
     KS_CHECK(ks_calloc(ctx, &out->value, (size_t)out->n + 1, sizeof *out->value, "flows"));
-    KS_CHECK(read_rows(ctx, r->file, firm_path, H5T_NATIVE_INT64, a, b, out->firm));
     KS_CHECK(read_rows(ctx, r->file, flow_path, H5T_NATIVE_INT8, a, b, out->flow));
     KS_CHECK(read_rows(ctx, r->file, value_path, H5T_NATIVE_DOUBLE, a, b, out->value));
     /* hs4 codes arrive in the product slot and become indices in place */
-    hs4 = out->product;
-    KS_CHECK(read_rows(ctx, r->file, hs4_path, H5T_NATIVE_INT32, a, b, hs4));
-    for (int64_t i = 0; i < out->n; i++) {
-        int p = hs4[i] >= 0 && hs4[i] < 10000 ? r->product_of_hs4[hs4[i]] : -1;
-        if (p < 0)
-            return ks_fail(ctx, KS_EINPUT, "%s: /flows/%d/hs4 row %lld holds %d, not a product "
-                           "of /products/hs4", r->path, year, (long long)(a + i), hs4[i]);
-        out->product[i] = p;
-    }
-    return KS_OK;
+    KS_CHECK(read_rows(ctx, r->file, hs4_path, H5T_NATIVE_INT32, a, b, out->product));
+    return codes_to_products(ctx, r, "flows", year, a, out->product, out->n);
 }
 
 void ks_flow_block_free(ks_flow_block *b)
@@ -234,17 +244,15 @@ int ks_records_read_firm_years(ks_ctx *ctx, const ks_records *r, int64_t lo, int
     int64_t a = 0, b = 0, n = r->n_firm_years;
     size_t m;
     memset(out, 0, sizeof *out);
-    KS_CHECK(firm_rows(ctx, r, "firm_years/firm", n, lo, hi, &a, &b));
+    KS_CHECK(firm_rows(ctx, r, "firm_years/firm", n, lo, hi, &a, &b, &out->firm));
     out->n = b - a;
     m = (size_t)out->n + 1;
-    KS_CHECK(ks_calloc(ctx, &out->firm, m, sizeof *out->firm, "firm-years"));
     KS_CHECK(ks_calloc(ctx, &out->year, m, sizeof *out->year, "firm-years"));
     KS_CHECK(ks_calloc(ctx, &out->city, m, sizeof *out->city, "firm-years"));
     KS_CHECK(ks_calloc(ctx, &out->ownership, m, sizeof *out->ownership, "firm-years"));
     KS_CHECK(ks_calloc(ctx, &out->trader, m, sizeof *out->trader, "firm-years"));
     KS_CHECK(ks_calloc(ctx, &out->rows_kept, m, sizeof *out->rows_kept, "firm-years"));
     KS_CHECK(ks_calloc(ctx, &out->value_kept, m, sizeof *out->value_kept, "firm-years"));
-    KS_CHECK(read_rows(ctx, r->file, "firm_years/firm", H5T_NATIVE_INT64, a, b, out->firm));
     KS_CHECK(read_rows(ctx, r->file, "firm_years/year", H5T_NATIVE_INT16, a, b, out->year));
     KS_CHECK(read_rows(ctx, r->file, "firm_years/city", H5T_NATIVE_INT32, a, b, out->city));
     KS_CHECK(read_rows(ctx, r->file, "firm_years/ownership", H5T_NATIVE_INT8, a, b, out->ownership));
@@ -305,25 +313,15 @@ int ks_records_read_partner_imports(ks_ctx *ctx, const ks_records *r, int year, 
     if (n < 0)
         return ks_fail(ctx, KS_EINPUT, "%s has no /partner_imports/%d: rerun kspill ingest with "
                        "the job that declares the partner-filtered density", r->path, year);
-    KS_CHECK(firm_rows(ctx, r, firm_path, n, lo, hi, &a, &b));
+    KS_CHECK(firm_rows(ctx, r, firm_path, n, lo, hi, &a, &b, &out->firm));
     out->n = b - a;
-    KS_CHECK(ks_calloc(ctx, &out->firm, (size_t)out->n + 1, sizeof *out->firm, "partner imports"));
     KS_CHECK(ks_calloc(ctx, &out->product, (size_t)out->n + 1, sizeof *out->product, "partner imports"));
     KS_CHECK(ks_calloc(ctx, &out->partner, (size_t)out->n + 1, sizeof *out->partner, "partner imports"));
     KS_CHECK(ks_calloc(ctx, &out->value, (size_t)out->n + 1, sizeof *out->value, "partner imports"));
-    KS_CHECK(read_rows(ctx, r->file, firm_path, H5T_NATIVE_INT64, a, b, out->firm));
     KS_CHECK(read_rows(ctx, r->file, partner_path, H5T_NATIVE_INT16, a, b, out->partner));
     KS_CHECK(read_rows(ctx, r->file, value_path, H5T_NATIVE_DOUBLE, a, b, out->value));
     KS_CHECK(read_rows(ctx, r->file, hs4_path, H5T_NATIVE_INT32, a, b, out->product));
-    for (int64_t i = 0; i < out->n; i++) {
-        int32_t code = out->product[i];
-        int p = code >= 0 && code < 10000 ? r->product_of_hs4[code] : -1;
-        if (p < 0)
-            return ks_fail(ctx, KS_EINPUT, "%s: /partner_imports/%d/hs4 row %lld holds %d, not a "
-                           "product of /products/hs4", r->path, year, (long long)(a + i), out->product[i]);
-        out->product[i] = p;
-    }
-    return KS_OK;
+    return codes_to_products(ctx, r, "partner_imports", year, a, out->product, out->n);
 }
 
 void ks_partner_block_free(ks_partner_block *b)
