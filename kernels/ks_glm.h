@@ -1,7 +1,9 @@
 /* ks_glm.h - the per-row arithmetic of binary-choice and linear models with
  * fixed effects: log-likelihood, gradient and Hessian of a block of rows.
  *
- * Pure compute: arrays in, arrays out; no MPI, HDF5 or logging.  A row's
+ * Pure compute: arrays in, arrays out; no MPI, HDF5 or logging.  x is held
+ * by columns (each x term contiguous over the rows), as the vector loops
+ * read it.  A row's
  * regressor vector is z = [x_0 .. x_{nx-1}, 1, dummies]: the dense x terms,
  * the intercept (parameter nx), and one 1 per fixed effect at the parameter
  * index fe[row][f] (-1 for the dropped base level).  A row therefore touches
@@ -11,6 +13,7 @@
 #define KS_GLM_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum { KS_GLM_PROBIT, KS_GLM_LOGIT, KS_GLM_LPM };
@@ -22,7 +25,8 @@ typedef struct ks_glm_rows {
     int nx;            /* dense x terms */
     int nfe;           /* fixed effects per row */
     int p;             /* parameters: nx + 1 + fixed-effect levels */
-    const double *x;   /* [n][nx] */
+    const double *x;   /* column-major: x_j of row i at x[j * ldx + i] */
+    int64_t ldx;       /* the column stride of x (the number of rows) */
     const double *y;   /* [n] */
     const int32_t *fe; /* [n][nfe] parameter index, or -1 for the base level */
 } ks_glm_rows;
@@ -93,10 +97,9 @@ static inline double ks_glm_pdf(int link, double t, double *dpdf)
 static inline int ks_glm_nz(const ks_glm_rows *d, int64_t i, int *idx, double *val)
 {
     int m = 0;
-    const double *xi = d->x + i * d->nx;
     for (int j = 0; j < d->nx; j++) {
         idx[m] = j;
-        val[m++] = xi[j];
+        val[m++] = d->x[j * d->ldx + i];
     }
     idx[m] = d->nx;
     val[m++] = 1.0;
@@ -113,10 +116,9 @@ static inline int ks_glm_nz(const ks_glm_rows *d, int64_t i, int *idx, double *v
 /* x_i'beta of row i. */
 static inline double ks_glm_index(const ks_glm_rows *d, int64_t i, const double *beta)
 {
-    const double *xi = d->x + i * d->nx;
     double t = beta[d->nx];
     for (int j = 0; j < d->nx; j++)
-        t += xi[j] * beta[j];
+        t += d->x[j * d->ldx + i] * beta[j];
     for (int f = 0; f < d->nfe; f++) {
         int32_t k = d->fe[i * d->nfe + f];
         if (k >= 0)
@@ -125,11 +127,28 @@ static inline double ks_glm_index(const ks_glm_rows *d, int64_t i, const double 
     return t;
 }
 
+/* Rows are processed in chunks of KS_GLM_CHUNK: the index of every row,
+ * then the link's derivatives for the whole chunk with vectorised erfc, exp
+ * and log (ks_vmath.h), then the sums. */
+#define KS_GLM_CHUNK 256
+
+/* The doubles of workspace ks_glm_accumulate needs for these rows. */
+size_t ks_glm_work_doubles(const ks_glm_rows *d);
+
+/* ks_glm_row for n rows at once: d1, d2 and the log-likelihood of every
+ * (y[i], t[i]); erfc, exp and log vectorised (tmp: 2n doubles of scratch).
+ * Agrees with ks_glm_row to a few ULP (different libm), both tails included. */
+void ks_glm_link_many(int link, int64_t n, const double *y, const double *t, double *d1, double *d2,
+                      double *ll, double *tmp);
+
 /* Add rows [begin, end) to acc = [loglik, gradient (p), Hessian (p x p,
- * upper triangle only: H[a][b] with a <= b)], sequentially, in row order.
+ * upper triangle only: H[a][b] with a <= b)].  The order of additions is a
+ * function of begin and end alone (never of the caller's thread), so the
+ * same block always gives the same bits.  work: ks_glm_work_doubles(d)
+ * doubles, 64-byte aligned.
  * With want_hessian = 0 only loglik and gradient are touched. */
 void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, int64_t end,
-                       int want_hessian, double *acc);
+                       int want_hessian, double *acc, double *work);
 
 /* Fill the lower triangle of a p x p matrix from its upper triangle. */
 void ks_glm_symmetrize(double *h, int p);

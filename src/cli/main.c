@@ -14,6 +14,7 @@
 #include "ks_log.h"
 #include "ks_panel.h"
 #include "ks_relatedness.h"
+#include "ks_run.h"
 #include "ks_synth.h"
 
 typedef struct ks_cli {
@@ -26,6 +27,9 @@ typedef struct ks_cli {
     const char *seed;
     const char *encoding;
     const char *years;
+    /* run */
+    int force;
+    const char *from;
     /* export */
     const char *format;
     const char *columns;
@@ -40,6 +44,11 @@ static const char *const usage_main =
     "kspill " KS_VERSION " - knowledge spillovers from firm-level customs data\n"
     "\n"
     "usage: [mpirun -n N] kspill STAGE [JOB.ini] [options]\n"
+    "\n"
+    "whole job:\n"
+    "  run        every stage below from synth (for a synthetic job) to fit, skipping each whose\n"
+    "             output is current (its fingerprint matches the job); ends with the tables\n"
+    "  status     each stage of the job: done, stale (and why), missing\n"
     "\n"
     "stages:\n"
     "  synth      write synthetic customs CSV files (one per year) and their true counts\n"
@@ -62,13 +71,37 @@ static const char *const usage_main =
     "Every stage runs under mpirun/srun with any number of ranks and gives the same\n"
     "results; OMP_NUM_THREADS sets the threads per rank. Documentation: docs/.\n";
 
+static const char *const usage_run =
+    "usage: kspill run JOB.ini [--force] [--from STAGE] [--in FILE]... [--out DIR]\n"
+    "                  [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Runs the stages of the job in order in this one MPI program: synth (only when the job\n"
+    "runs on synthetic data: [input] synthetic set, [input] files empty), ingest, relatedness,\n"
+    "panel, fit (when the job declares a [model.NAME]).  A stage is skipped when its output (WORKDIR/synth/fingerprint.txt,\n"
+    "records.h5, relatedness.h5, panel.h5, results.h5) records the fingerprint the job gives it\n"
+    "now: a hash of the stage, the kspill version, the job keys the stage reads and the\n"
+    "fingerprints of its inputs (docs/pipeline.md).  Changing a [model.NAME] key reruns fit\n"
+    "only.  Prints a line per stage (started, skipped, done), then the fit's Markdown tables.\n"
+    "\n"
+    "  --force       rerun every stage\n"
+    "  --from STAGE  rerun STAGE and every stage after it (earlier ones only if not current)\n"
+    "  --in, --out, --set  as for each stage (kspill ingest --help)\n";
+
+static const char *const usage_status =
+    "usage: kspill status JOB.ini [--in FILE]... [--out DIR] [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "One line per stage of the job: done (its wall time and fingerprint), stale (its output\n"
+    "exists but was made from other settings or inputs: which), missing (no output), or\n"
+    "missing-input (current, but an input it was made from is gone).  Runs nothing.\n";
+
 static const char *const usage_synth =
     "usage: kspill synth [JOB.ini] [--preset tiny|demo|full] [--seed N] [--out DIR]\n"
     "                    [--encoding utf-8|gbk] [--years A-B]\n"
     "\n"
     "Writes DIR/customs_YYYY.csv (Chinese headers, as researchers' customs exports),\n"
-    "DIR/truth_counts.csv (the true row counts ingest must reproduce) and DIR/truth.ini\n"
-    "(the planted parameters). The same seed gives the same bytes for any number of ranks.\n"
+    "DIR/truth_counts.csv (the true row counts ingest must reproduce), DIR/truth.ini\n"
+    "(the planted parameters) and DIR/fingerprint.txt (the settings, for kspill run).\n"
+    "The same seed gives the same bytes for any number of ranks.\n"
     "\n"
     "  JOB.ini          take preset, seed and encoding from its [synth] section and write\n"
     "                   to WORKDIR/synth\n"
@@ -126,7 +159,7 @@ static const char *const usage_export =
 static int parse_args(ks_ctx *ctx, int argc, char **argv, ks_cli *cli)
 {
     enum { OPT_PRESET = 256, OPT_SEED, OPT_OUT, OPT_IN, OPT_SET, OPT_ENCODING, OPT_YEARS, OPT_VERSION,
-           OPT_FORMAT, OPT_COLUMNS, OPT_FILE };
+           OPT_FORMAT, OPT_COLUMNS, OPT_FILE, OPT_FORCE, OPT_FROM };
     static const struct option opts[] = {
         {"help", no_argument, NULL, 'h'},       {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},      {"version", no_argument, NULL, OPT_VERSION},
@@ -135,6 +168,7 @@ static int parse_args(ks_ctx *ctx, int argc, char **argv, ks_cli *cli)
         {"set", required_argument, NULL, OPT_SET}, {"encoding", required_argument, NULL, OPT_ENCODING},
         {"years", required_argument, NULL, OPT_YEARS}, {"format", required_argument, NULL, OPT_FORMAT},
         {"columns", required_argument, NULL, OPT_COLUMNS}, {"file", required_argument, NULL, OPT_FILE},
+        {"force", no_argument, NULL, OPT_FORCE}, {"from", required_argument, NULL, OPT_FROM},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -154,6 +188,8 @@ static int parse_args(ks_ctx *ctx, int argc, char **argv, ks_cli *cli)
         case OPT_FORMAT: cli->format = optarg; break;
         case OPT_COLUMNS: cli->columns = optarg; break;
         case OPT_FILE: cli->file = optarg; break;
+        case OPT_FORCE: cli->force = 1; break;
+        case OPT_FROM: cli->from = optarg; break;
         case OPT_IN: KS_CHECK(ks_strlist_add(ctx, &cli->in_files, optarg, strlen(optarg))); break;
         case OPT_SET: KS_CHECK(ks_strlist_add(ctx, &cli->sets, optarg, strlen(optarg))); break;
         default:
@@ -206,14 +242,8 @@ static int run_synth(ks_ctx *ctx, const ks_cli *cli)
     int rc;
     ks_synth_options_defaults(&opt);
     rc = load_job(ctx, cli, &job, 0);
-    if (rc == KS_OK && cli->job_path) {
-        snprintf(opt.preset, sizeof opt.preset, "%s", job.synth_preset);
-        opt.seed = job.synth_seed;
-        opt.encoding = job.synth_encoding == KS_ENC_GBK ? KS_ENC_GBK : KS_ENC_UTF8;
-        opt.first_year = job.first_year;
-        opt.last_year = job.last_year;
-        rc = ks_job_output(ctx, &job, "synth", opt.outdir, sizeof opt.outdir);
-    }
+    if (rc == KS_OK && cli->job_path)
+        rc = ks_synth_options_from_job(ctx, &job, &opt);
     /* explicit options win over the job file */
     if (rc == KS_OK && cli->preset)
         rc = ks_job_set(ctx, &job, "synth.preset", cli->preset, "--preset");
@@ -232,18 +262,42 @@ static int run_synth(ks_ctx *ctx, const ks_cli *cli)
         snprintf(opt.outdir, sizeof opt.outdir, "%s", cli->out);
     if (rc == KS_OK && !opt.outdir[0])
         snprintf(opt.outdir, sizeof opt.outdir, "synth-%s", opt.preset);
-    if (rc == KS_OK)
-        rc = ks_synth_run(ctx, &opt);
+    if (rc == KS_OK) /* with its stamp, fingerprint.txt, for kspill run */
+        rc = ks_run_synth(ctx, &opt);
     ks_job_free(&job);
     return rc;
 }
 
-static int run_job_stage(ks_ctx *ctx, const ks_cli *cli, int (*stage)(ks_ctx *, const ks_job *))
+/* One stage of a job, stamped as kspill run would (ks_run.h); fit then
+ * prints its tables. */
+static int run_job_stage(ks_ctx *ctx, const ks_cli *cli, ks_stage_id stage)
 {
     ks_job job;
     int rc = load_job(ctx, cli, &job, 1);
     if (rc == KS_OK)
-        rc = stage(ctx, &job);
+        rc = ks_run_stage(ctx, &job, stage);
+    if (rc == KS_OK && stage == KS_STAGE_FIT)
+        rc = ks_fit_print_tables(ctx, &job);
+    ks_job_free(&job);
+    return rc;
+}
+
+static int run_pipeline(ks_ctx *ctx, const ks_cli *cli, int status)
+{
+    ks_run_options opt = {.force = cli->force, .from = -1};
+    ks_job job;
+    int rc = KS_OK;
+    if (cli->from) {
+        ks_stage_id id;
+        rc = ks_stage_lookup(ctx, cli->from, &id);
+        opt.from = (int)id;
+    }
+    if (rc == KS_OK)
+        rc = load_job(ctx, cli, &job, 1);
+    else
+        return rc;
+    if (rc == KS_OK)
+        rc = status ? ks_run_status(ctx, &job) : ks_run_pipeline(ctx, &job, &opt);
     ks_job_free(&job);
     return rc;
 }
@@ -292,19 +346,25 @@ static int dispatch(ks_ctx *ctx, const ks_cli *cli)
             fputs(usage_main, stdout);
         return KS_OK;
     }
+    if ((cli->force || cli->from) && strcmp(stage, "run"))
+        return ks_fail(ctx, KS_EUSAGE, "--force and --from are options of kspill run");
+    if (!strcmp(stage, "run"))
+        return cli->help ? (ctx->rank == 0 ? fputs(usage_run, stdout) : 0, KS_OK) : run_pipeline(ctx, cli, 0);
+    if (!strcmp(stage, "status"))
+        return cli->help ? (ctx->rank == 0 ? fputs(usage_status, stdout) : 0, KS_OK) : run_pipeline(ctx, cli, 1);
     if (!strcmp(stage, "synth"))
         return cli->help ? (ctx->rank == 0 ? fputs(usage_synth, stdout) : 0, KS_OK) : run_synth(ctx, cli);
     if (!strcmp(stage, "ingest"))
-        return cli->help ? (ctx->rank == 0 ? fputs(usage_ingest, stdout) : 0, KS_OK) : run_job_stage(ctx, cli, ks_ingest_run);
+        return cli->help ? (ctx->rank == 0 ? fputs(usage_ingest, stdout) : 0, KS_OK) : run_job_stage(ctx, cli, KS_STAGE_INGEST);
     if (!strcmp(stage, "relatedness"))
         return cli->help ? (ctx->rank == 0 ? fputs(usage_relatedness, stdout) : 0, KS_OK)
-                         : run_job_stage(ctx, cli, ks_relatedness_run);
+                         : run_job_stage(ctx, cli, KS_STAGE_RELATEDNESS);
     if (!strcmp(stage, "panel"))
         return cli->help ? (ctx->rank == 0 ? fputs(usage_panel, stdout) : 0, KS_OK)
-                         : run_job_stage(ctx, cli, ks_panel_run);
+                         : run_job_stage(ctx, cli, KS_STAGE_PANEL);
     if (!strcmp(stage, "fit"))
         return cli->help ? (ctx->rank == 0 ? fputs(usage_fit, stdout) : 0, KS_OK)
-                         : run_job_stage(ctx, cli, ks_fit_run);
+                         : run_job_stage(ctx, cli, KS_STAGE_FIT);
     if (!strcmp(stage, "export"))
         return cli->help ? (ctx->rank == 0 ? fputs(usage_export, stdout) : 0, KS_OK) : run_export(ctx, cli);
     return ks_fail(ctx, KS_EUSAGE, "unknown stage '%s' (kspill --help lists the stages)", stage);

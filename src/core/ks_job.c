@@ -895,6 +895,224 @@ int ks_job_output(ks_ctx *ctx, const ks_job *job, const char *name, char *out, s
     return KS_OK;
 }
 
+/* ---- canonical text (the fingerprints of kspill run) ---- */
+
+static const char *encoding_word(ks_encoding e)
+{
+    return e == KS_ENC_UTF8 ? "utf-8" : e == KS_ENC_GBK ? "gbk" : "auto";
+}
+
+/* The shortest %g spelling that reads back to the same double: 0.05, not
+ * 0.050000000000000003 (for people reading `kspill status`). */
+static int put_real(ks_ctx *c, ks_buf *b, double x)
+{
+    char text[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof text, "%.*g", digits, x);
+        if (strtod(text, NULL) == x)
+            break;
+    }
+    return ks_buf_printf(c, b, "%s", text);
+}
+
+static int put_list(ks_ctx *c, ks_buf *b, const ks_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        KS_CHECK(ks_buf_printf(c, b, "%s%s", i ? ", " : "", l->items[i]));
+    return KS_OK;
+}
+
+static int put_years(ks_ctx *c, ks_buf *b, int first, int last)
+{
+    if (!first)
+        return ks_buf_printf(c, b, "none");
+    return ks_buf_printf(c, b, "%d-%d", first, last);
+}
+
+/* The effective value of key k of section instance `inst` (a density, model
+ * or table index for the families; ignored otherwise), in one spelling per
+ * value: numbers in their shortest exact %g form, booleans yes/no, enumerations by their word,
+ * lists joined with ", " in their order.  Two jobs that mean the same thing
+ * print the same text, whatever their comments, key order or spelling. */
+static int format_value(ks_ctx *c, const ks_job *j, const ks_job_key *k, int inst, ks_buf *b)
+{
+    static const char *const measures[] = {"coexport", "rca"};
+    static const char *const baskets[] = {"imports", "exports"};
+    static const char *const scopes[] = {"firm", "city", "province", "nation", "city_hs2"};
+    static const char *const transforms[] = {"log1p", "log", "count"};
+    static const char *const links[] = {"probit", "logit", "lpm"};
+    ks_job_setter s = k->set;
+    if (s == set_name)
+        return ks_buf_printf(c, b, "%s", j->name);
+    if (s == set_years)
+        return put_years(c, b, j->first_year, j->last_year);
+    if (s == set_workdir)
+        return ks_buf_printf(c, b, "%s", j->workdir);
+    if (s == set_files)
+        return put_list(c, b, &j->files);
+    if (s == set_encoding)
+        return ks_buf_printf(c, b, "%s", encoding_word(j->encoding));
+    if (s == set_delimiter)
+        return ks_buf_printf(c, b, "%s", j->delimiter == ',' ? "comma" : j->delimiter == '\t' ? "tab" : "auto");
+    if (s == set_synthetic)
+        return ks_buf_printf(c, b, "%s", j->synthetic[0] ? j->synthetic : "no");
+    if (s == set_reject_threshold)
+        return put_real(c, b, j->reject_threshold);
+    if (s == set_reject_min)
+        return ks_buf_printf(c, b, "%lld", (long long)j->reject_min);
+    if (s == set_column) {
+        for (int f = 0; f < KS_NFIELDS; f++)
+            if (!strcmp(k->key, ks_field_name((ks_field)f)))
+                return ks_buf_printf(c, b, "%s", j->columns[f]);
+        return ks_fail(c, KS_EINTERNAL, "ks_job.c: no field for [columns] %s", k->key);
+    }
+    if (s == set_drop_traders)
+        return ks_buf_printf(c, b, "%s", j->drop_traders ? "yes" : "no");
+    if (s == set_trader_keywords)
+        return put_list(c, b, &j->trader_keywords);
+    if (s == set_drop_processing)
+        return ks_buf_printf(c, b, "%s", j->drop_processing ? "yes" : "no");
+    if (s == set_processing_keywords)
+        return put_list(c, b, &j->processing_keywords);
+    if (s == set_processing_modes)
+        return put_list(c, b, &j->processing_modes);
+    if (s == set_vintage) {
+        int v = strstr(k->key, "hs2002") ? KS_HS2002 : strstr(k->key, "hs2007") ? KS_HS2007 : KS_HS2012;
+        return put_years(c, b, j->vintage_first[v], j->vintage_last[v]);
+    }
+    if (s == set_rel_measure)
+        return ks_buf_printf(c, b, "%s", measures[j->rel_measure]);
+    if (s == set_rel_diagonal)
+        return ks_buf_printf(c, b, "%s", j->rel_diagonal_one ? "one" : "zero");
+    if (s == set_rel_window)
+        return ks_buf_printf(c, b, "%d", j->rel_window);
+    if (s == set_rel_rca_scope)
+        return ks_buf_printf(c, b, "%s", j->rel_rca_scope == KS_SCOPE_PROVINCE ? "province" : "city");
+    if (s == set_panel_threshold)
+        return put_real(c, b, j->panel_threshold);
+    if (s == set_newexport)
+        return ks_buf_printf(c, b, "%s", transforms[j->newexport_transform]);
+    if (s == set_first_year)
+        return ks_buf_printf(c, b, "%s", j->panel_keep_first_year ? "keep" : "drop");
+    if (s == set_market_cuts) {
+        KS_CHECK(put_real(c, b, j->market_cut_low));
+        KS_CHECK(ks_buf_printf(c, b, ", "));
+        return put_real(c, b, j->market_cut_high);
+    }
+    if (s == set_market_groups)
+        return ks_buf_printf(c, b, "%s", j->market_by_year ? "year" : "pooled");
+    if (s == set_density_basket)
+        return ks_buf_printf(c, b, "%s", baskets[j->densities[inst].basket]);
+    if (s == set_density_scope)
+        return ks_buf_printf(c, b, "%s", scopes[j->densities[inst].scope]);
+    if (s == set_density_loo)
+        return ks_buf_printf(c, b, "%s", j->densities[inst].leave_one_out ? "yes" : "no");
+    if (s == set_density_lag)
+        return ks_buf_printf(c, b, "%d", j->densities[inst].lag);
+    if (s == set_density_partners)
+        return put_list(c, b, &j->densities[inst].partners);
+    if (s == set_fit_tolerance)
+        return put_real(c, b, j->fit_tolerance);
+    if (s == set_fit_max_iterations)
+        return ks_buf_printf(c, b, "%d", j->fit_max_iterations);
+    if (s == set_model_y)
+        return ks_buf_printf(c, b, "%s", j->models[inst].y);
+    if (s == set_model_x)
+        return put_list(c, b, &j->models[inst].x);
+    if (s == set_model_fe)
+        return put_list(c, b, &j->models[inst].fe);
+    if (s == set_model_link)
+        return ks_buf_printf(c, b, "%s", links[j->models[inst].link]);
+    if (s == set_model_se) {
+        const ks_model_spec *m = &j->models[inst];
+        return ks_buf_printf(c, b, "%s%s", m->se == KS_SE_OIM ? "oim" : m->se == KS_SE_ROBUST ? "robust" : "cluster:",
+                             m->se == KS_SE_CLUSTER ? m->cluster : "");
+    }
+    if (s == set_model_margins) {
+        /* a set of kinds: listed in a fixed order, whatever order the file gave */
+        static const char *const kinds[] = {"ame", "ame_paper", "mem"};
+        int first = 1;
+        for (int w = 0; w < 3; w++)
+            if (j->models[inst].margins & (1 << w)) {
+                KS_CHECK(ks_buf_printf(c, b, "%s%s", first ? "" : ", ", kinds[w]));
+                first = 0;
+            }
+        return KS_OK;
+    }
+    if (s == set_model_standardize)
+        return ks_buf_printf(c, b, "%s", j->models[inst].standardize ? "yes" : "no");
+    if (s == set_model_where)
+        return ks_buf_printf(c, b, "%s", j->models[inst].where);
+    if (s == set_model_title)
+        return ks_buf_printf(c, b, "%s", j->models[inst].title);
+    if (s == set_table_models)
+        return put_list(c, b, &j->tables[inst].models);
+    if (s == set_table_title)
+        return ks_buf_printf(c, b, "%s", j->tables[inst].title);
+    if (s == set_synth_preset)
+        return ks_buf_printf(c, b, "%s", j->synth_preset);
+    if (s == set_synth_seed)
+        return ks_buf_printf(c, b, "%llu", (unsigned long long)j->synth_seed);
+    if (s == set_synth_encoding)
+        return ks_buf_printf(c, b, "%s", encoding_word(j->synth_encoding));
+    return ks_fail(c, KS_EINTERNAL, "ks_job.c: [%s] %s has no canonical form", k->section, k->key);
+}
+
+/* Every key of the schema in `section` (a plain section, or "density",
+ * "model", "table" for all instances of the family, in job order), or the
+ * one key `only` of it. */
+static int canonical_section(ks_ctx *c, const ks_job *j, const char *section, const char *only,
+                             ks_buf *b)
+{
+    char family[72];
+    int n_inst = 1, found = 0;
+    snprintf(family, sizeof family, "%s.*", section);
+    if (!strcmp(section, "density"))
+        n_inst = j->n_densities;
+    else if (!strcmp(section, "model"))
+        n_inst = j->n_models;
+    else if (!strcmp(section, "table"))
+        n_inst = j->n_tables;
+    for (int i = 0; i < KS_JOB_NKEYS; i++)
+        found |= !strcmp(ks_job_schema[i].section, section) || !strcmp(ks_job_schema[i].section, family);
+    if (!found)
+        return ks_fail(c, KS_EINTERNAL, "ks_job_canonical: no section [%s] in the schema", section);
+    for (int inst = 0; inst < n_inst; inst++)
+        for (int i = 0; i < KS_JOB_NKEYS; i++) {
+            const ks_job_key *k = &ks_job_schema[i];
+            int is_family = !strcmp(k->section, family);
+            if ((strcmp(k->section, section) && !is_family) || (only && strcmp(k->key, only)))
+                continue;
+            if (is_family) {
+                const char *name = !strcmp(section, "density") ? j->densities[inst].name
+                                   : !strcmp(section, "model") ? j->models[inst].name
+                                                               : j->tables[inst].name;
+                KS_CHECK(ks_buf_printf(c, b, "%s.%s.%s = ", section, name, k->key));
+            } else {
+                KS_CHECK(ks_buf_printf(c, b, "%s.%s = ", section, k->key));
+            }
+            KS_CHECK(format_value(c, j, k, inst, b));
+            KS_CHECK(ks_buf_printf(c, b, "\n"));
+        }
+    return KS_OK;
+}
+
+int ks_job_canonical(ks_ctx *ctx, const ks_job *job, const char *const *select, ks_buf *out)
+{
+    KS_CHECK(ks_buf_printf(ctx, out, "%s", "")); /* a terminated string even when empty */
+    for (; *select; select++) {
+        char section[64];
+        const char *dot = strchr(*select, '.');
+        size_t n = dot ? (size_t)(dot - *select) : strlen(*select);
+        if (n >= sizeof section)
+            return ks_fail(ctx, KS_EINTERNAL, "ks_job_canonical: selector '%s' too long", *select);
+        memcpy(section, *select, n);
+        section[n] = '\0';
+        KS_CHECK(canonical_section(ctx, job, section, dot ? dot + 1 : NULL, out));
+    }
+    return KS_OK;
+}
+
 void ks_job_print_schema(FILE *out)
 {
     const char *section = "";

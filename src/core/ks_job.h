@@ -179,6 +179,16 @@ int ks_job_vintage_of_year(const ks_job *job, int year);
 /* Path of a fixed output inside the workdir: ks_job_output(job, "records.h5"). */
 int ks_job_output(ks_ctx *ctx, const ks_job *job, const char *name, char *out, size_t n);
 
+/* The canonical text of some sections of a job: one line "section.key =
+ * value" per key, with its effective value (defaults included), in schema
+ * order; family sections as "model.NAME.key", instances in job order.
+ * `select` is NULL-terminated: "relatedness" (a whole section), "job.years"
+ * (one key), "density", "model", "table" (every instance of the family).
+ * Comments, key order, blanks and spelling ("yes"/"true") of the file do not
+ * change the text; any change of meaning does.  Appended to `out` (kspill run
+ * hashes it into each stage's fingerprint, docs/pipeline.md). */
+int ks_job_canonical(ks_ctx *ctx, const ks_job *job, const char *const *select, ks_buf *out);
+
 /* Print every section and key with default and help (kspill help job). */
 void ks_job_print_schema(FILE *out);
 /* Visit every key of the schema (used by the docs test). */

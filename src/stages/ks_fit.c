@@ -155,8 +155,6 @@ static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, con
     r->spec = m;
     rc = ks_fit_design_build(ctx, pn, m, &d);
     if (rc == KS_OK)
-        rc = ks_fit_collinear(ctx, &d);
-    if (rc == KS_OK)
         rc = ks_calloc(ctx, &st.beta, (size_t)d.p, sizeof(double), "beta");
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &st.g, (size_t)d.p, sizeof(double), "gradient");
@@ -165,6 +163,8 @@ static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, con
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &v, (size_t)(d.p * d.p), sizeof(double), "covariance");
     rc = ks_mpi_agree(ctx, rc);
+    if (rc == KS_OK)
+        rc = ks_fit_collinear(ctx, &d, &st);
     if (rc == KS_OK)
         rc = ks_fit_newton(ctx, job, &d, &st);
     if (rc == KS_OK && d.link == KS_GLM_LPM) {
@@ -244,7 +244,7 @@ static void dump_results(const ks_ctx *ctx, const ks_model_result *rs, int n)
     fclose(f);
 }
 
-int ks_fit_run(ks_ctx *ctx, const ks_job *job)
+int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
 {
     ks_fit_panel pn;
     ks_model_result *rs = NULL;
@@ -263,7 +263,7 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job)
     ks_fit_panel_free(&pn);
     if (rc == KS_OK) {
         dump_results(ctx, rs, n);
-        rc = ks_fit_write_outputs(ctx, job, rs, n);
+        rc = ks_fit_write_outputs(ctx, job, rs, n, stamp);
     }
     for (int i = 0; rs && i < n; i++)
         ks_model_result_free(&rs[i]);

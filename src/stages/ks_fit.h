@@ -6,7 +6,16 @@
 #include "ks_error.h"
 #include "ks_job.h"
 
-/* Collective over ctx->comm. */
-int ks_fit_run(ks_ctx *ctx, const ks_job *job);
+#include "ks_stamp.h"
+
+/* Collective over ctx->comm: estimate every model and write results.h5 (with
+ * `stamp` in its root attributes; NULL writes none), estimates.csv and
+ * tables/.  Prints nothing: ks_fit_print_tables shows the tables. */
+int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp);
+
+/* Rank 0 prints the Markdown tables of WORKDIR/tables/ (as the last fit
+ * wrote them, in job order) on stdout: what `kspill fit` and `kspill run`
+ * end with. */
+int ks_fit_print_tables(ks_ctx *ctx, const ks_job *job);
 
 #endif

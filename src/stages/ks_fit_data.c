@@ -631,7 +631,7 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
                 double v = pn->cols[d->factor[j][0]][r];
                 if (d->factor[j][1] >= 0)
                     v *= pn->cols[d->factor[j][1]][r];
-                d->x[k * d->nx + j] = v;
+                d->x[j * n + k] = v; /* by columns: ks_glm.h */
             }
             d->y[k] = pn->cols[s->ycol][r];
             for (int f = 0; f < d->nfe; f++)
@@ -654,7 +654,7 @@ static void sum_x(const ks_fit_design *d, int64_t b, int64_t e, double *acc, voi
     const double *mean = arg;
     for (int64_t i = b; i < e; i++)
         for (int j = 0; j < d->nx; j++) {
-            double v = d->x[i * d->nx + j];
+            double v = d->x[j * d->n_local + i];
             if (mean) {
                 v -= mean[j];
                 acc[j] += v * v;
@@ -680,7 +680,7 @@ static int standardize(ks_ctx *ctx, ks_fit_design *d)
     }
     for (int64_t i = 0; i < d->n_local; i++)
         for (int j = 0; j < d->nx; j++)
-            d->x[i * d->nx + j] = (d->x[i * d->nx + j] - mean[j]) / d->sd[j];
+            d->x[j * d->n_local + i] = (d->x[j * d->n_local + i] - mean[j]) / d->sd[j];
     return KS_OK;
 }
 
@@ -763,6 +763,7 @@ void ks_fit_design_rows(const ks_fit_design *d, ks_glm_rows *rows)
     rows->nfe = d->nfe;
     rows->p = d->p;
     rows->x = d->x;
+    rows->ldx = d->n_local;
     rows->y = d->y;
     rows->fe = d->fe;
 }

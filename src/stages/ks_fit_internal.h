@@ -89,8 +89,11 @@ typedef struct ks_fit_state {
     double ll;
     double sst; /* lpm: total sum of squares */
     int iterations, converged;
+    int evaluated; /* ll, g and h already hold the values at beta */
 } ks_fit_state;
-int ks_fit_collinear(ks_ctx *ctx, ks_fit_design *d);
+/* Evaluates the model at beta = 0 into st (evaluated = 1: Newton starts from
+ * it) and drops the columns that are collinear with earlier ones. */
+int ks_fit_collinear(ks_ctx *ctx, ks_fit_design *d, ks_fit_state *st);
 int ks_fit_newton(ks_ctx *ctx, const ks_job *job, ks_fit_design *d, ks_fit_state *st);
 /* Inverse of -H over the active parameters, 0 elsewhere: v[p*p]. */
 int ks_fit_invert(ks_ctx *ctx, const ks_fit_design *d, const double *h, double *v);

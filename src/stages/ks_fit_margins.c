@@ -35,7 +35,6 @@ static void marg_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc
     for (int64_t i = b; i < e; i++) {
         double df, t = ks_glm_index(a->rows, i, a->beta), f = ks_glm_pdf(d->link, t, &df);
         int m = ks_glm_nz(a->rows, i, idx, val);
-        const double *xi = d->x + i * nx;
         acc[0] += f;
         for (int k = 0; k < m; k++) {
             acc[1 + idx[k]] += df * val[k];
@@ -46,7 +45,7 @@ static void marg_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc
             double *s = acc + 1 + 2 * p + j * stride, c = a->beta[v->v];
             double w[KS_FIT_MAX_X];
             for (int q = 0; q < v->npr; q++) {
-                w[q] = v->other[q] < 0 ? 2.0 * xi[v->v] : xi[v->other[q]];
+                w[q] = v->other[q] < 0 ? 2.0 * d->x[v->v * d->n_local + i] : d->x[v->other[q] * d->n_local + i];
                 c += a->beta[v->pr[q]] * w[q];
             }
             s[0] += f * c;

@@ -2,6 +2,7 @@
  * and Newton-Raphson with step halving (docs/fit.md, "Solver"). */
 #include <lapacke.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,22 +51,33 @@ typedef struct ks_eval_arg {
     const ks_glm_rows *rows;
     const double *beta;
     int hessian;
+    double *work;      /* one workspace per thread */
+    size_t work_size;  /* doubles, a multiple of 8 (64 bytes) */
 } ks_eval_arg;
 
 static void eval_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc, void *arg)
 {
     const ks_eval_arg *a = arg;
     (void)d;
-    ks_glm_accumulate(a->rows, a->beta, b, e, a->hessian, acc);
+    ks_glm_accumulate(a->rows, a->beta, b, e, a->hessian, acc,
+                      a->work + (size_t)omp_get_thread_num() * a->work_size);
 }
 
 /* Log-likelihood, gradient and Hessian at beta into acc[1 + p + p*p]. */
 static int evaluate(ks_ctx *ctx, const ks_fit_design *d, const ks_glm_rows *rows, const double *beta,
                     double *acc)
 {
-    ks_eval_arg a = {rows, beta, 1};
-    int p = d->p;
-    KS_CHECK(ks_fit_reduce(ctx, d, 1 + p + p * p, eval_block, &a, acc));
+    ks_eval_arg a = {rows, beta, 1, NULL, (ks_glm_work_doubles(rows) + 7) & ~(size_t)7};
+    int p = d->p, rc = KS_OK;
+    size_t bytes = a.work_size * sizeof(double) * (size_t)omp_get_max_threads();
+    a.work = aligned_alloc(64, bytes);
+    if (!a.work)
+        rc = ks_fail(ctx, KS_ENOMEM, "fit: out of memory for %zu bytes of kernel workspace", bytes);
+    rc = ks_mpi_agree(ctx, rc);
+    if (rc == KS_OK)
+        rc = ks_fit_reduce(ctx, d, 1 + p + p * p, eval_block, &a, acc);
+    free(a.work);
+    KS_CHECK(rc);
     ks_glm_symmetrize(acc + 1 + p, p);
     return KS_OK;
 }
@@ -90,30 +102,36 @@ static void param_name(const ks_fit_design *d, const char *const *fe_names, int 
     snprintf(buf, n, "parameter %d", k);
 }
 
-/* In-order Cholesky of the Gram matrix Z'Z with dropping: a column whose
- * pivot is below 1e-10 of its diagonal is (numerically) a combination of
- * the columns before it and is dropped, as Stata drops the later of
- * collinear columns. */
-int ks_fit_collinear(ks_ctx *ctx, ks_fit_design *d)
+/* The evaluation at beta = 0 gives the Gram matrix for free: there every
+ * row has the same index 0 and so the same weight d2 (-2/pi for probit,
+ * -1/4 for logit, -1 for LPM), and H = d2 Z'Z.  In-order Cholesky of -H with
+ * dropping: a column whose pivot is below 1e-10 of its diagonal (a relative
+ * test, blind to the scale d2) is (numerically) a combination of the
+ * columns before it and is dropped, as Stata drops the later of collinear
+ * columns. */
+int ks_fit_collinear(ks_ctx *ctx, ks_fit_design *d, ks_fit_state *st)
 {
     ks_glm_rows rows;
     double *acc = NULL, *gram, *l = NULL;
     const char *fe_names[KS_FIT_MAX_FE];
-    int p = d->p, rc, dropped = 0;
-    double *beta = NULL;
+    int p = d->p, rc;
     for (int f = 0; f < d->nfe; f++)
         fe_names[f] = d->spec->fe.items[f];
     /* fe.items may contain "none" only when nfe == 0 */
     ks_fit_design_rows(d, &rows);
-    rows.link = KS_GLM_LPM; /* its Hessian is -Z'Z whatever beta and y */
+    memset(st->beta, 0, sizeof *st->beta * (size_t)p);
     rc = ks_calloc(ctx, &acc, (size_t)(1 + p + p * p), sizeof(double), "gram");
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &l, (size_t)(p * p), sizeof(double), "gram factor");
-    if (rc == KS_OK)
-        rc = ks_calloc(ctx, &beta, (size_t)p, sizeof(double), "beta");
     rc = ks_mpi_agree(ctx, rc);
     if (rc == KS_OK)
-        rc = evaluate(ctx, d, &rows, beta, acc);
+        rc = evaluate(ctx, d, &rows, st->beta, acc);
+    if (rc == KS_OK) {
+        st->ll = acc[0];
+        memcpy(st->g, acc + 1, sizeof *st->g * (size_t)p);
+        memcpy(st->h, acc + 1 + p, sizeof *st->h * (size_t)(p * p));
+        st->evaluated = 1;
+    }
     gram = acc ? acc + 1 + p : NULL;
     for (int j = 0; rc == KS_OK && j < p; j++) {
         double djj = -gram[j * p + j], s = djj;
@@ -122,7 +140,6 @@ int ks_fit_collinear(ks_ctx *ctx, ks_fit_design *d)
         if (!(djj > 0) || s <= 1e-10 * djj) {
             char name[128];
             d->active[j] = 0;
-            dropped++;
             param_name(d, fe_names, j, name, sizeof name);
             rc = ks_fit_note(ctx, d, "%s omitted because of collinearity", name);
             continue;
@@ -135,10 +152,8 @@ int ks_fit_collinear(ks_ctx *ctx, ks_fit_design *d)
             l[i * p + j] = t / l[j * p + j];
         }
     }
-    (void)dropped;
     free(acc);
     free(l);
-    free(beta);
     return rc;
 }
 
@@ -232,8 +247,13 @@ int ks_fit_newton(ks_ctx *ctx, const ks_job *job, ks_fit_design *d, ks_fit_state
     rc = ks_mpi_agree(ctx, rc);
     st->iterations = 0;
     st->converged = 0;
-    if (rc == KS_OK)
+    if (rc == KS_OK && st->evaluated) { /* from ks_fit_collinear */
+        acc[0] = st->ll;
+        memcpy(acc + 1, st->g, sizeof *acc * (size_t)p);
+        memcpy(acc + 1 + p, st->h, sizeof *acc * (size_t)(p * p));
+    } else if (rc == KS_OK) {
         rc = evaluate(ctx, d, &rows, st->beta, acc);
+    }
     while (rc == KS_OK) {
         int accepted = 0;
         rc = newton_step(ctx, d, acc, step, &dec, a, idx);

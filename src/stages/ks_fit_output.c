@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ks_fit.h"
 #include "ks_fit_output.h"
 #include "ks_fs.h"
 #include "ks_h5.h"
@@ -261,6 +262,7 @@ static int write_h5_content(ks_ctx *ctx, const ks_job *job, const ks_model_resul
     int rc;
     KS_CHECK(ks_h5_attr_string(ctx, file, "kspill_format", "results"));
     KS_CHECK(ks_h5_attr_i64(ctx, file, "format_version", KS_RESULTS_FORMAT_VERSION));
+    KS_CHECK(ks_h5_attr_string(ctx, file, "kspill_version", KS_VERSION));
     KS_CHECK(ks_h5_attr_string(ctx, file, "job", job->name));
     KS_CHECK(ks_h5_group(ctx, file, "models", &models));
     rc = ks_h5_attr_i64(ctx, models, "n_models", n);
@@ -271,7 +273,7 @@ static int write_h5_content(ks_ctx *ctx, const ks_job *job, const ks_model_resul
 }
 
 int ks_fit_write_results_h5(ks_ctx *ctx, const ks_job *job, const ks_model_result *results,
-                            int n, const char *path)
+                            int n, const ks_stamp *stamp, const char *path)
 {
     ks_h5_file f;
     int rc = ks_h5_create(ctx, &f, path);
@@ -281,6 +283,8 @@ int ks_fit_write_results_h5(ks_ctx *ctx, const ks_job *job, const ks_model_resul
         return rc;
     }
     rc = write_h5_content(ctx, job, results, n, f.id);
+    if (rc == KS_OK)
+        rc = ks_stamp_write_h5(ctx, f.id, stamp);
     rc = ks_mpi_agree(ctx, rc);
     if (rc != KS_OK) {
         ks_h5_abort(ctx, &f);
@@ -294,9 +298,9 @@ int ks_fit_write_results_h5(ks_ctx *ctx, const ks_job *job, const ks_model_resul
 static const char *const format_ext[3] = {"md", "csv", "tex"};
 
 /* One table in its three formats (and its margins companion), written by
- * rank 0; the Markdown of each is appended to `shown` for stdout. */
+ * rank 0. */
 static int write_table(ks_ctx *ctx, const ks_job *job, const ks_table_spec *spec,
-                       const ks_model_result *results, int n, ks_buf *shown)
+                       const ks_model_result *results, int n)
 {
     const char *name = spec ? spec->name : "models";
     int rc = KS_OK;
@@ -309,20 +313,21 @@ static int write_table(ks_ctx *ctx, const ks_job *job, const ks_table_spec *spec
                                      &text, &empty);
             snprintf(rel, sizeof rel, "tables/%s%s.%s", name, margins ? "_margins" : "",
                      format_ext[f]);
-            if (rc == KS_OK && !empty)
+            if (rc == KS_OK)
                 rc = ks_job_output(ctx, job, rel, path, sizeof path);
+            /* an empty table is not written: remove one an earlier fit left,
+             * so that tables/ holds this fit's tables only */
+            if (rc == KS_OK && empty && unlink(path) != 0 && errno != ENOENT)
+                rc = ks_fail(ctx, KS_EIO, "cannot remove the outdated %s: %s", path, strerror(errno));
             if (rc == KS_OK && !empty)
                 rc = ks_fit_write_text(ctx, path, text.data, text.len);
-            if (rc == KS_OK && !empty && f == KS_TABLE_MD)
-                rc = ks_buf_printf(ctx, shown, "\n%s", text.data);
             ks_buf_free(&text);
         }
     }
     return rc;
 }
 
-static int write_texts(ks_ctx *ctx, const ks_job *job, const ks_model_result *results, int n,
-                       ks_buf *shown)
+static int write_texts(ks_ctx *ctx, const ks_job *job, const ks_model_result *results, int n)
 {
     ks_buf csv = {0};
     char path[KS_PATH_MAX];
@@ -333,27 +338,57 @@ static int write_texts(ks_ctx *ctx, const ks_job *job, const ks_model_result *re
         rc = ks_fit_write_text(ctx, path, csv.data, csv.len);
     ks_buf_free(&csv);
     if (rc == KS_OK && job->n_tables == 0)
-        rc = write_table(ctx, job, NULL, results, n, shown);
+        rc = write_table(ctx, job, NULL, results, n);
     for (int t = 0; t < job->n_tables && rc == KS_OK; t++)
-        rc = write_table(ctx, job, &job->tables[t], results, n, shown);
+        rc = write_table(ctx, job, &job->tables[t], results, n);
     return rc;
 }
 
-int ks_fit_write_outputs(ks_ctx *ctx, const ks_job *job, ks_model_result *results, int n)
+int ks_fit_write_outputs(ks_ctx *ctx, const ks_job *job, ks_model_result *results, int n,
+                         const ks_stamp *stamp)
 {
     char path[KS_PATH_MAX];
-    ks_buf shown = {0};
     int rc;
-    KS_CHECK(ks_job_output(ctx, job, "results.h5", path, sizeof path));
-    KS_CHECK(ks_fit_write_results_h5(ctx, job, results, n, path));
     KS_CHECK(ks_job_output(ctx, job, "tables", path, sizeof path));
     KS_CHECK(ks_fs_mkdirs_collective(ctx, path));
-    rc = ctx->rank == 0 ? write_texts(ctx, job, results, n, &shown) : KS_OK;
-    rc = ks_mpi_agree(ctx, rc);
-    if (rc == KS_OK && ctx->rank == 0 && shown.len > 0) {
-        fputs(shown.data, stdout);
-        fflush(stdout);
+    rc = ctx->rank == 0 ? write_texts(ctx, job, results, n) : KS_OK;
+    KS_CHECK(ks_mpi_agree(ctx, rc));
+    /* last: kspill run takes a results.h5 with the job's fingerprint to mean
+     * that every output of the fit is there */
+    KS_CHECK(ks_job_output(ctx, job, "results.h5", path, sizeof path));
+    return ks_fit_write_results_h5(ctx, job, results, n, stamp, path);
+}
+
+/* Print one table file (Markdown) after a blank line, as the fit wrote it. */
+static int print_file(ks_ctx *ctx, const char *path, int required)
+{
+    char buf[65536];
+    size_t got;
+    FILE *f = fopen(path, "rb");
+    if (!f && !required && errno == ENOENT)
+        return KS_OK;
+    if (!f)
+        return ks_fail(ctx, KS_EIO, "cannot read %s: %s (run kspill fit first)", path, strerror(errno));
+    fputc('\n', stdout);
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, got, stdout);
+    fclose(f);
+    return KS_OK;
+}
+
+int ks_fit_print_tables(ks_ctx *ctx, const ks_job *job)
+{
+    int rc = KS_OK;
+    for (int t = 0; ctx->rank == 0 && rc == KS_OK && t < (job->n_tables ? job->n_tables : 1); t++) {
+        const char *name = job->n_tables ? job->tables[t].name : "models";
+        for (int margins = 0; margins < 2 && rc == KS_OK; margins++) {
+            char rel[128], path[KS_PATH_MAX];
+            snprintf(rel, sizeof rel, "tables/%s%s.md", name, margins ? "_margins" : "");
+            rc = ks_job_output(ctx, job, rel, path, sizeof path);
+            if (rc == KS_OK) /* the margins companion exists only for models with margins */
+                rc = print_file(ctx, path, !margins);
+        }
     }
-    ks_buf_free(&shown);
-    return rc;
+    fflush(stdout);
+    return ks_mpi_agree(ctx, rc);
 }

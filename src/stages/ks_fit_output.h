@@ -10,19 +10,24 @@
 #include "ks_fit_result.h"
 #include "ks_job.h"
 #include "ks_mem.h"
+#include "ks_stamp.h"
 
-/* Write every output of the fit into job->workdir and print each table's
- * Markdown on rank 0.  Collective over ctx->comm (MPI_COMM_NULL: one
- * process); `results` are the same on every rank, in job order. */
-int ks_fit_write_outputs(ks_ctx *ctx, const ks_job *job, ks_model_result *results, int n);
+/* Write every output of the fit into job->workdir: estimates.csv and
+ * tables/ first, results.h5 (with `stamp` in its root attributes, NULL for
+ * none) renamed into place last, so that a results.h5 means the other
+ * outputs are complete too.  Collective over ctx->comm (MPI_COMM_NULL: one
+ * process); `results` are the same on every rank, in job order.
+ * ks_fit_print_tables (ks_fit.h) shows the tables. */
+int ks_fit_write_outputs(ks_ctx *ctx, const ks_job *job, ks_model_result *results, int n,
+                         const ks_stamp *stamp);
 
 /* ---- the pieces, for the tests ---- */
 
 typedef enum ks_table_format { KS_TABLE_MD, KS_TABLE_CSV, KS_TABLE_TEX } ks_table_format;
 
-/* results.h5 at `path` (collective). */
+/* results.h5 at `path` (collective); `stamp` may be NULL. */
 int ks_fit_write_results_h5(ks_ctx *ctx, const ks_job *job, const ks_model_result *results,
-                            int n, const char *path);
+                            int n, const ks_stamp *stamp, const char *path);
 /* estimates.csv's text, appended to `out`. */
 int ks_fit_estimates_csv(ks_ctx *ctx, const ks_model_result *results, int n, ks_buf *out);
 /* One table, appended to `out`: `table` NULL is the default table of every

@@ -98,7 +98,7 @@ static int check_threshold(ks_ctx *ctx, const ks_job *job, const ks_report *r, c
     return KS_OK;
 }
 
-int ks_ingest_run(ks_ctx *ctx, const ks_job *job)
+int ks_ingest_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
 {
     ks_refdata ref;
     ks_inputs in = {0};
@@ -133,7 +133,7 @@ int ks_ingest_run(ks_ctx *ctx, const ks_job *job)
     KS_TRY(rc, check_threshold(ctx, job, &report, rejects_path), out);
     KS_TRY(rc, ks_ingest_number_partners(ctx, &agg, &partners), out);
     KS_TRY(rc, ks_ingest_exchange(ctx, &agg), out);
-    KS_TRY(rc, ks_ingest_write(ctx, job, &ref, &in, &agg, &partners, &report, out_path), out);
+    KS_TRY(rc, ks_ingest_write(ctx, job, &ref, &in, &agg, &partners, &report, stamp, out_path), out);
     ks_ingest_print_report(ctx, job, &report);
     ks_info(ctx, "ingest: wrote %s and %s in %.1f s", out_path, rejects_path, ks_now() - t0);
 out:

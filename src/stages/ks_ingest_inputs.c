@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ks_csv.h"
+#include "ks_ingest.h"
 #include "ks_ingest_internal.h"
 #include "ks_mpi.h"
 #include "ks_parse.h"
@@ -34,6 +35,11 @@ static int expand_globs(ks_ctx *ctx, const ks_job *job, ks_strlist *paths)
         return rc;
     }
     return expand_list(ctx, job, &job->files, paths);
+}
+
+int ks_ingest_input_paths(ks_ctx *ctx, const ks_job *job, ks_strlist *paths)
+{
+    return expand_globs(ctx, job, paths);
 }
 
 static int expand_list(ks_ctx *ctx, const ks_job *job, const ks_strlist *files, ks_strlist *paths)

@@ -18,6 +18,7 @@
 #include "ks_map.h"
 #include "ks_mem.h"
 #include "ks_refdata.h"
+#include "ks_stamp.h"
 #include "ks_text.h"
 
 /* One input file as rank 0 inspected it (plain data: broadcast as bytes). */
@@ -135,7 +136,7 @@ static inline int ks_owner_of_hash(uint64_t h, int nranks)
 /* ---- output ---- */
 int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref,
                     const ks_inputs *in, ks_aggregates *agg, const ks_strlist *partners,
-                    ks_report *report, const char *path);
+                    ks_report *report, const ks_stamp *stamp, const char *path);
 int ks_ingest_write_rejects(ks_ctx *ctx, const char *path, const ks_buf *rejects);
 void ks_ingest_print_report(const ks_ctx *ctx, const ks_job *job, const ks_report *report);
 

@@ -538,7 +538,7 @@ static int write_partners(ks_ctx *ctx, hid_t file, const ks_strlist *partners)
 
 int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const ks_inputs *in,
                     ks_aggregates *agg, const ks_strlist *partners, ks_report *report,
-                    const char *path)
+                    const ks_stamp *stamp, const char *path)
 {
     ks_firm_order order = {0};
     ks_firm_years fy = {0};
@@ -575,6 +575,8 @@ int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const
                           KS_YEARLY_PARTNERS, NULL);
     if (rc == KS_OK)
         rc = write_report(ctx, out.id, job, report);
+    if (rc == KS_OK)
+        rc = ks_stamp_write_h5(ctx, out.id, stamp); /* last: its wall time covers the writing */
     rc = ks_mpi_agree(ctx, rc);
     if (rc == KS_OK)
         rc = ks_h5_commit(ctx, &out);

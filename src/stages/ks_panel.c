@@ -559,7 +559,7 @@ static int run_years(ks_ctx *ctx, const ks_job *job, ks_panel *pn, int64_t *rows
     return rc;
 }
 
-int ks_panel_run(ks_ctx *ctx, const ks_job *job)
+int ks_panel_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
 {
     ks_job work = *job; /* a shallow working copy: partner filters renumber baskets */
     ks_panel pn;
@@ -576,6 +576,8 @@ int ks_panel_run(ks_ctx *ctx, const ks_job *job)
     }
     if (rc == KS_OK)
         rc = run_years(ctx, &work, &pn, &rows_local);
+    if (rc == KS_OK)
+        rc = ks_mpi_agree(ctx, ks_stamp_write_h5(ctx, pn.out.file.id, stamp));
     if (rc == KS_OK)
         rc = ks_panel_out_commit(ctx, &pn.out);
     else if (created)

@@ -244,7 +244,7 @@ static int report_end(ks_ctx *ctx, const ks_rel *rel, const char *path, const re
 
 /* ------------------------------------------------------------- the stage */
 
-int ks_relatedness_run(ks_ctx *ctx, const ks_job *job)
+int ks_relatedness_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
 {
     ks_rel rel;
     ks_h5_file out = {.id = H5I_INVALID_HID};
@@ -271,6 +271,8 @@ int ks_relatedness_run(ks_ctx *ctx, const ks_job *job)
     for (int year = job->first_year; rc == KS_OK && year <= job->last_year; year++)
         rc = rel_year(ctx, &rel, &g, year, &tm);
     groups_close(&g);
+    if (rc == KS_OK)
+        rc = ks_mpi_agree(ctx, ks_stamp_write_h5(ctx, out.id, stamp));
     if (rc == KS_OK)
         rc = ks_h5_commit(ctx, &out);
     else

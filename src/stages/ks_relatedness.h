@@ -6,7 +6,10 @@
 #include "ks_error.h"
 #include "ks_job.h"
 
-/* Collective over ctx->comm. */
-int ks_relatedness_run(ks_ctx *ctx, const ks_job *job);
+#include "ks_stamp.h"
+
+/* Collective over ctx->comm.  `stamp` (ks_run.c) goes into the root
+ * attributes of relatedness.h5; NULL writes none. */
+int ks_relatedness_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp);
 
 #endif

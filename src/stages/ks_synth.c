@@ -32,6 +32,17 @@ void ks_synth_options_defaults(ks_synth_options *opt)
     opt->last_year = KS_SYNTH_MAX_YEAR;
 }
 
+int ks_synth_options_from_job(ks_ctx *ctx, const ks_job *job, ks_synth_options *opt)
+{
+    ks_synth_options_defaults(opt);
+    snprintf(opt->preset, sizeof opt->preset, "%s", job->synth_preset);
+    opt->seed = job->synth_seed;
+    opt->encoding = job->synth_encoding == KS_ENC_GBK ? KS_ENC_GBK : KS_ENC_UTF8;
+    opt->first_year = job->first_year;
+    opt->last_year = job->last_year;
+    return ks_job_output(ctx, job, "synth", opt->outdir, sizeof opt->outdir);
+}
+
 typedef struct synth_run {
     const ks_synth_options *opt;
     ks_refdata ref;

@@ -19,6 +19,10 @@ typedef struct ks_synth_options {
 
 void ks_synth_options_defaults(ks_synth_options *opt);
 
+/* The options of a job: [synth] preset, seed, encoding, [job] years, and
+ * WORKDIR/synth (kspill synth JOB.ini and kspill run). */
+int ks_synth_options_from_job(ks_ctx *ctx, const ks_job *job, ks_synth_options *opt);
+
 /* Write customs_YYYY.csv for every year, truth_counts.csv and truth.ini into
  * opt->outdir.  Collective over ctx->comm (MPI_COMM_NULL: one process, plain
  * stdio).  The bytes written depend only on the options, never on the number

@@ -163,7 +163,7 @@ static int write_all(fixture *f, char *dir)
 {
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
     fixture_init(f, dir, 1);
-    return ks_fit_write_outputs(&f->ctx, &f->job, f->res, 3);
+    return ks_fit_write_outputs(&f->ctx, &f->job, f->res, 3, NULL);
 }
 
 static void test_estimates_csv(void)
@@ -462,7 +462,7 @@ static void test_default_table(void)
     char *md;
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
     fixture_init(&f, dir, 0);
-    CU_ASSERT_FATAL(ks_fit_write_outputs(&f.ctx, &f.job, f.res, 3) == KS_OK);
+    CU_ASSERT_FATAL(ks_fit_write_outputs(&f.ctx, &f.job, f.res, 3, NULL) == KS_OK);
     md = read_out(dir, "tables/models.md");
     CU_ASSERT_PTR_NOT_NULL_FATAL(md);
     CU_ASSERT(strncmp(md, "unit\n\n| variable ", 17) == 0);

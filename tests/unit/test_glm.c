@@ -15,6 +15,7 @@
 #include "ks_error.h"
 #include "ks_fit_internal.h"
 #include "ks_glm.h"
+#include "ks_vmath.h"
 #include "ks_test.h"
 
 static int close_rel(double got, double want, double tol)
@@ -137,13 +138,23 @@ static void test_logit_rows(void)
     CHECK_REL(d2, -1.0, 0.0);
 }
 
+/* ks_glm_accumulate with its own workspace */
+static void glm_acc(const ks_glm_rows *d, const double *beta, int64_t b, int64_t e, int hessian, double *acc)
+{
+    size_t n = (ks_glm_work_doubles(d) + 7) & ~(size_t)7;
+    double *work = aligned_alloc(64, n * sizeof *work);
+    CU_ASSERT_FATAL(work != NULL);
+    ks_glm_accumulate(d, beta, b, e, hessian, acc, work);
+    free(work);
+}
+
 /* Two hand rows, nx = 2, two fixed effects: parameters x0, x1, _cons (2),
  * fe A levels 3, 4 (base -1), fe B level 5 (base -1).
  *   row 0: x = (0.5, -1),   y = 1, fe = (3, -1): z = (0.5, -1, 1, 1, 0, 0)
  *   row 1: x = (2, 0.25),   y = 0, fe = (4, 5):  z = (2, 0.25, 1, 0, 1, 1)
  * beta = (0.2, 0.4, -0.1, 0.3, -0.2, 0.5): t0 = -0.1, t1 = 0.7. */
 enum { HP = 6 };
-static const double HX[] = {0.5, -1.0, 2.0, 0.25};
+static const double HX[] = {0.5, 2.0, -1.0, 0.25}; /* by columns */
 static const double HY[] = {1.0, 0.0};
 static const int32_t HFE[] = {3, -1, 4, 5};
 static const double HZ[2][HP] = {{0.5, -1.0, 1.0, 1.0, 0.0, 0.0}, {2.0, 0.25, 1.0, 0.0, 1.0, 1.0}};
@@ -151,7 +162,7 @@ static const double HBETA[HP] = {0.2, 0.4, -0.1, 0.3, -0.2, 0.5};
 
 static void check_hand_rows(int link, const double ll_i[2], const double d1_i[2], const double d2_i[2])
 {
-    ks_glm_rows d = {link, 2, 2, HP, HX, HY, HFE};
+    ks_glm_rows d = {link, 2, 2, HP, HX, 2, HY, HFE};
     double acc[1 + HP + HP * HP], want_g[HP] = {0}, want_h[HP * HP] = {0};
     CHECK_REL(ks_glm_index(&d, 0, HBETA), -0.1, 1e-15);
     CHECK_REL(ks_glm_index(&d, 1, HBETA), 0.7, 1e-15);
@@ -163,16 +174,16 @@ static void check_hand_rows(int link, const double ll_i[2], const double d1_i[2]
         }
     /* one row alone */
     memset(acc, 0, sizeof acc);
-    ks_glm_accumulate(&d, HBETA, 0, 1, 1, acc);
+    glm_acc(&d, HBETA, 0, 1, 1, acc);
     CHECK_REL(acc[0], ll_i[0], 1e-14);
     for (int a = 0; a < HP; a++)
         CHECK_REL(acc[1 + a], d1_i[0] * HZ[0][a], 1e-14);
     /* both rows, the Hessian filled from its upper triangle */
     memset(acc, 0, sizeof acc);
-    ks_glm_accumulate(&d, HBETA, 0, 2, 1, acc);
+    glm_acc(&d, HBETA, 0, 2, 1, acc);
     for (int a = 0; a < HP; a++)
         for (int b = 0; b < a; b++)
-            CU_ASSERT(acc[1 + HP + a * HP + b] == 0.0); /* lower triangle untouched */
+            CU_ASSERT(acc[1 + HP + a * HP + b] == 0.0); /* lower triangle zero */
     ks_glm_symmetrize(acc + 1 + HP, HP);
     CHECK_REL(acc[0], ll_i[0] + ll_i[1], 1e-14);
     for (int a = 0; a < HP; a++)
@@ -182,8 +193,8 @@ static void check_hand_rows(int link, const double ll_i[2], const double d1_i[2]
     /* without the Hessian: loglik and gradient only; and acc is added to */
     memset(acc, 0, sizeof acc);
     acc[1 + HP + 7] = 42.0;
-    ks_glm_accumulate(&d, HBETA, 0, 2, 0, acc);
-    ks_glm_accumulate(&d, HBETA, 0, 2, 0, acc);
+    glm_acc(&d, HBETA, 0, 2, 0, acc);
+    glm_acc(&d, HBETA, 0, 2, 0, acc);
     CHECK_REL(acc[0], 2.0 * (ll_i[0] + ll_i[1]), 1e-14);
     for (int a = 0; a < HP; a++)
         CHECK_REL(acc[1 + a], 2.0 * want_g[a], 1e-13);
@@ -225,7 +236,7 @@ static void blk_fn(const ks_fit_design *d, int64_t b, int64_t e, double *acc, vo
 {
     const blk_arg *a = arg;
     (void)d;
-    ks_glm_accumulate(a->rows, a->beta, b, e, 1, acc);
+    glm_acc(a->rows, a->beta, b, e, 1, acc);
 }
 
 static uint64_t lcg(uint64_t *s)
@@ -248,7 +259,7 @@ static void test_block_determinism(void)
     uint64_t s = 12345;
     for (int64_t i = 0; i < N; i++) {
         for (int j = 0; j < NX; j++)
-            x[i * NX + j] = (double)lcg(&s) / 9007199254740992.0 * 4.0 - 2.0;
+            x[j * N + i] = (double)lcg(&s) / 9007199254740992.0 * 4.0 - 2.0;
         y[i] = (double)(lcg(&s) & 1);
         int a = (int)(lcg(&s) % LA), b = (int)(lcg(&s) % LB);
         fe[i * NFE] = a == 0 ? -1 : NX + a;
@@ -272,7 +283,7 @@ static void test_block_determinism(void)
     ks_ctx ctx;
     ks_ctx_init(&ctx, MPI_COMM_NULL);
     for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++) {
-        ks_glm_rows rows = {link, NX, NFE, p, x, y, fe};
+        ks_glm_rows rows = {link, NX, NFE, p, x, N, y, fe};
         blk_arg a = {&rows, beta};
         omp_set_num_threads(1);
         CU_ASSERT(ks_fit_reduce(&ctx, &d, nacc, blk_fn, &a, r1) == KS_OK);
@@ -288,7 +299,7 @@ static void test_block_determinism(void)
         CU_ASSERT(memcmp(r1, r2, sizeof *r1 * (size_t)nacc) == 0);
         /* and the same sums, up to rounding, as one pass over all rows */
         memset(seq, 0, sizeof *seq * (size_t)nacc);
-        ks_glm_accumulate(&rows, beta, 0, N, 1, seq);
+        glm_acc(&rows, beta, 0, N, 1, seq);
         CHECK_REL(r1[0], seq[0], 1e-12);
         double worst = 0.0, scale = 0.0;
         for (int k = 1; k < nacc; k++) {
@@ -308,6 +319,63 @@ static void test_block_determinism(void)
     free(seq);
 }
 
+/* ---- the vectorised path against the scalar one ---- */
+
+/* SLEEF's exp, log, log1p, erfc on every instruction set this CPU has
+ * against libm: within a few ULP (SLEEF promises 1.0 and 1.5, glibc < 1). */
+static void test_vmath_isas(void)
+{
+    enum { N = 1003 };
+    static double in[N], out[N];
+    const ks_vm_fn fns[] = {KS_VM_EXP, KS_VM_LOG, KS_VM_LOG1P, KS_VM_ERFC};
+    int tried = 0;
+    for (int isa = KS_VM_ISA_AUTO; isa <= KS_VM_ISA_SSE2; isa++)
+        for (int f = 0; f < 4; f++) {
+            for (int i = 0; i < N; i++) /* positive for log, > -1 for log1p; erfc up to 26 */
+                in[i] = fns[f] == KS_VM_EXP ? -700.0 + 1.4 * i
+                        : fns[f] == KS_VM_ERFC ? -5.0 + 0.031 * i : 1e-300 * (i + 1) + 1e-3 * i;
+            if (ks_vm_apply_isa((ks_vm_isa)isa, fns[f], N, in, out) != 0)
+                continue;
+            tried++;
+            for (int i = 0; i < N; i++) {
+                double v = in[i];
+                double want = fns[f] == KS_VM_EXP ? exp(v) : fns[f] == KS_VM_LOG ? log(v)
+                              : fns[f] == KS_VM_LOG1P ? log1p(v) : erfc(v);
+                CHECK_REL(out[i], want, 4e-16);
+            }
+        }
+    CU_ASSERT(tried >= 8); /* SSE2 and AUTO at least */
+}
+
+/* ks_glm_link_many against ks_glm_row for all links, s from -45 to 45 (both
+ * tails, the series below -37 and the erfc branch above it in one array). */
+static void test_link_many(void)
+{
+    enum { N = 1801 };
+    static double y[N], t[N], d1[N], d2[N], ll[N], tmp[2 * N];
+    for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++) {
+        for (int i = 0; i < N; i++) {
+            y[i] = (double)(i % 2);
+            t[i] = -45.0 + 0.05 * i;
+        }
+        ks_glm_link_many(link, N, y, t, d1, d2, ll, tmp);
+        for (int i = 0; i < N; i++) {
+            double r1, r2, rl = ks_glm_row(link, y[i], t[i], &r1, &r2);
+            double s = y[i] > 0.5 ? t[i] : -t[i];
+            /* lambda + s cancels digits of d2 in the lower tail (see above) */
+            double tol_d2 = s < -9.9 ? 1e-9 : 1e-13;
+            /* far in the upper tail log Phi ~ -Phi(-s) is subnormal: absolute */
+            if (fabs(rl) < 1e-290) {
+                CU_ASSERT(fabs(ll[i] - rl) < 1e-300);
+            } else {
+                CHECK_REL(ll[i], rl, 1e-13);
+            }
+            CHECK_REL(d1[i], r1, 1e-13);
+            CHECK_REL(d2[i], r2, tol_d2);
+        }
+    }
+}
+
 int main(void)
 {
     static const ks_test_case cases[] = {
@@ -317,6 +385,8 @@ int main(void)
         {"probit: two hand rows, loglik/gradient/Hessian", test_probit_hand_rows},
         {"logit: two hand rows, loglik/gradient/Hessian", test_logit_hand_rows},
         {"fixed blocks: 1 and 2 threads bit-equal", test_block_determinism},
+        {"vector exp, log, log1p, erfc on every instruction set vs libm", test_vmath_isas},
+        {"many rows at once (vectorised) vs one row (libm), every link", test_link_many},
         {NULL, NULL},
     };
     return ks_test_run("glm", cases);

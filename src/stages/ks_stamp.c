@@ -1,0 +1,257 @@
+/* ks_stamp.c - the stamp a stage leaves in its output (ks_stamp.h). */
+#include "ks_stamp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "ks_fs.h"
+#include "ks_h5.h"
+#include "ks_log.h"
+#include "ks_mpi.h"
+
+/* HDF5 keeps an attribute in the object header, whose messages hold at
+ * most 64 KiB: a longer settings text (hundreds of models) is stored cut,
+ * which only shortens what `kspill status` can name; the fingerprint is
+ * always of the whole text. */
+#define KS_STAMP_ATTR_MAX 32768
+
+void ks_stamp_init(ks_stamp *s, const char *stage)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->stage, sizeof s->stage, "%s", stage);
+    snprintf(s->version, sizeof s->version, "%s", KS_VERSION);
+    s->t0 = ks_now();
+}
+
+void ks_stamp_free(ks_stamp *s)
+{
+    ks_buf_free(&s->settings);
+    ks_buf_free(&s->inputs);
+}
+
+int ks_stamp_seal(ks_ctx *ctx, ks_stamp *s)
+{
+    ks_buf text = {0};
+    int rc = ks_buf_printf(ctx, &text, "kspill fingerprint 1\nstage = %s\nversion = %s\n[settings]\n%s[inputs]\n%s",
+                           s->stage, s->version, s->settings.data ? s->settings.data : "",
+                           s->inputs.data ? s->inputs.data : "");
+    if (rc == KS_OK)
+        snprintf(s->fingerprint, sizeof s->fingerprint, "%016llx",
+                 (unsigned long long)XXH64(text.data, text.len, 0));
+    ks_buf_free(&text);
+    return rc;
+}
+
+static int bcast_buf(ks_ctx *ctx, ks_buf *b)
+{
+    int64_t len = (int64_t)b->len;
+    KS_CHECK(ks_mpi_bcast(ctx, &len, sizeof len));
+    if (ctx->rank != 0) {
+        b->len = 0;
+        if (len > 0)
+            KS_CHECK(ks_reserve(ctx, &b->data, &b->cap, (size_t)len + 1, 1, "stamp"));
+    }
+    if (len > 0) {
+        KS_CHECK(ks_mpi_bcast(ctx, b->data, (size_t)len + 1));
+        b->len = (size_t)len;
+    }
+    return KS_OK;
+}
+
+int ks_stamp_bcast(ks_ctx *ctx, ks_stamp *s)
+{
+    if (ctx->comm == MPI_COMM_NULL || ctx->nranks == 1)
+        return KS_OK;
+    KS_CHECK(ks_mpi_bcast(ctx, s->stage, sizeof s->stage));
+    KS_CHECK(ks_mpi_bcast(ctx, s->fingerprint, sizeof s->fingerprint));
+    KS_CHECK(ks_mpi_bcast(ctx, s->version, sizeof s->version));
+    KS_CHECK(ks_mpi_bcast(ctx, &s->wall_seconds, sizeof s->wall_seconds));
+    KS_CHECK(bcast_buf(ctx, &s->settings));
+    return bcast_buf(ctx, &s->inputs);
+}
+
+/* ---- writing ---- */
+
+static int attr_text(ks_ctx *ctx, hid_t file, const char *name, const ks_buf *b)
+{
+    char *cut = NULL;
+    int rc;
+    if (!b->data || b->len <= KS_STAMP_ATTR_MAX)
+        return ks_h5_attr_string(ctx, file, name, b->data ? b->data : "");
+    KS_CHECK(ks_calloc(ctx, &cut, KS_STAMP_ATTR_MAX + 32, 1, "stamp text"));
+    memcpy(cut, b->data, KS_STAMP_ATTR_MAX);
+    strcpy(cut + KS_STAMP_ATTR_MAX, "\n(cut)\n");
+    rc = ks_h5_attr_string(ctx, file, name, cut);
+    free(cut);
+    return rc;
+}
+
+int ks_stamp_write_h5(ks_ctx *ctx, hid_t file, const ks_stamp *s)
+{
+    double wall;
+    if (!s)
+        return KS_OK;
+    /* attributes are collective: every rank writes rank 0's wall time */
+    wall = ks_now() - s->t0;
+    KS_CHECK(ks_mpi_bcast(ctx, &wall, sizeof wall));
+    KS_CHECK(ks_h5_attr_string(ctx, file, "kspill_stage", s->stage));
+    KS_CHECK(ks_h5_attr_string(ctx, file, "kspill_fingerprint", s->fingerprint));
+    if (H5Aexists(file, "kspill_version") <= 0) /* most stages write it with their header */
+        KS_CHECK(ks_h5_attr_string(ctx, file, "kspill_version", s->version));
+    KS_CHECK(ks_h5_attr_f64(ctx, file, "kspill_wall_seconds", wall));
+    KS_CHECK(attr_text(ctx, file, "kspill_settings", &s->settings));
+    return attr_text(ctx, file, "kspill_inputs", &s->inputs);
+}
+
+int ks_stamp_write_file(ks_ctx *ctx, const char *path, const ks_stamp *s)
+{
+    char tmp[KS_PATH_MAX + 16];
+    FILE *f;
+    int ok;
+    KS_CHECK(ks_fs_partial_name(ctx, path, tmp, sizeof tmp));
+    f = fopen(tmp, "w");
+    if (!f)
+        return ks_fail(ctx, KS_EIO, "cannot create %s: %s", tmp, strerror(errno));
+    ok = fprintf(f, "# how the files of this folder were made (kspill run; docs/pipeline.md)\n"
+                    "kspill_stage = %s\nkspill_fingerprint = %s\nkspill_version = %s\n"
+                    "kspill_wall_seconds = %.3f\n[settings]\n%s[inputs]\n%s",
+                 s->stage, s->fingerprint, s->version, ks_now() - s->t0,
+                 s->settings.data ? s->settings.data : "", s->inputs.data ? s->inputs.data : "") > 0;
+    ok = (fclose(f) == 0) && ok; /* a full disk often shows only here */
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return ks_fail(ctx, KS_EIO, "cannot write %s: %s", path, strerror(e));
+    }
+    return KS_OK;
+}
+
+/* ---- reading ---- */
+
+/* A string attribute (fixed-length or variable), appended to `out`.  Returns
+ * 0 when absent or unreadable. */
+static int read_attr(ks_ctx *ctx, hid_t file, const char *name, ks_buf *out)
+{
+    hid_t a, t, mt;
+    int ok = 0;
+    if (H5Aexists(file, name) <= 0 || (a = H5Aopen(file, name, H5P_DEFAULT)) < 0)
+        return 0;
+    t = H5Aget_type(a);
+    if (H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0) {
+        char *v = NULL;
+        mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(t)); /* HDF5 converts no string between character sets */
+        if (H5Aread(a, mt, &v) >= 0 && v)
+            ok = ks_buf_printf(ctx, out, "%s", v) == KS_OK;
+        if (v)
+            H5free_memory(v);
+        H5Tclose(mt);
+    } else if (H5Tget_class(t) == H5T_STRING) {
+        size_t n = H5Tget_size(t);
+        char *v = calloc(n + 1, 1);
+        mt = H5Tcopy(t);
+        if (v && H5Aread(a, mt, v) >= 0)
+            ok = ks_buf_printf(ctx, out, "%s", v) == KS_OK;
+        free(v);
+        H5Tclose(mt);
+    } else if (H5Tget_class(t) == H5T_FLOAT) {
+        double x = 0;
+        if (H5Aread(a, H5T_NATIVE_DOUBLE, &x) >= 0)
+            ok = ks_buf_printf(ctx, out, "%.17g", x) == KS_OK;
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    return ok;
+}
+
+static void copy_field(char *dst, size_t n, ks_buf *b)
+{
+    snprintf(dst, n, "%s", b->data ? b->data : "");
+    b->len = 0;
+}
+
+static int read_h5(ks_ctx *ctx, const char *path, ks_stamp *s, int *found)
+{
+    ks_buf b = {0};
+    hid_t file;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) {
+        *found = 3;
+        return KS_OK;
+    }
+    *found = read_attr(ctx, file, "kspill_fingerprint", &b) ? 1 : 2;
+    copy_field(s->fingerprint, sizeof s->fingerprint, &b);
+    if (read_attr(ctx, file, "kspill_stage", &b))
+        copy_field(s->stage, sizeof s->stage, &b);
+    if (read_attr(ctx, file, "kspill_version", &b))
+        copy_field(s->version, sizeof s->version, &b);
+    if (read_attr(ctx, file, "kspill_wall_seconds", &b))
+        s->wall_seconds = atof(b.data);
+    read_attr(ctx, file, "kspill_settings", &s->settings);
+    read_attr(ctx, file, "kspill_inputs", &s->inputs);
+    ks_buf_free(&b);
+    H5Fclose(file);
+    return KS_OK;
+}
+
+static int read_text(ks_ctx *ctx, const char *path, ks_stamp *s, int *found)
+{
+    char line[8192];
+    int part = 0; /* 0 header, 1 settings, 2 inputs */
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        *found = 3;
+        return KS_OK;
+    }
+    *found = 2;
+    while (fgets(line, sizeof line, f)) {
+        char *eq = strstr(line, " = ");
+        if (!strcmp(line, "[settings]\n"))
+            part = 1;
+        else if (!strcmp(line, "[inputs]\n"))
+            part = 2;
+        else if (part > 0) {
+            if (ks_buf_printf(ctx, part == 1 ? &s->settings : &s->inputs, "%s", line) != KS_OK) {
+                fclose(f);
+                return ctx->code;
+            }
+        } else if (eq && line[0] != '#') {
+            char *v = eq + 3;
+            v[strcspn(v, "\n")] = '\0';
+            *eq = '\0';
+            if (!strcmp(line, "kspill_fingerprint")) {
+                snprintf(s->fingerprint, sizeof s->fingerprint, "%s", v);
+                *found = s->fingerprint[0] ? 1 : 2;
+            } else if (!strcmp(line, "kspill_stage"))
+                snprintf(s->stage, sizeof s->stage, "%s", v);
+            else if (!strcmp(line, "kspill_version"))
+                snprintf(s->version, sizeof s->version, "%s", v);
+            else if (!strcmp(line, "kspill_wall_seconds"))
+                s->wall_seconds = atof(v);
+        }
+    }
+    fclose(f);
+    return KS_OK;
+}
+
+int ks_stamp_read(ks_ctx *ctx, const char *path, ks_stamp *s, int *found)
+{
+    struct stat st;
+    size_t n = strlen(path);
+    ks_stamp_init(s, "");
+    s->version[0] = '\0';
+    if (stat(path, &st) != 0) {
+        *found = 0;
+        return KS_OK;
+    }
+    if (n > 3 && !strcmp(path + n - 3, ".h5"))
+        return read_h5(ctx, path, s, found);
+    return read_text(ctx, path, s, found);
+}

@@ -1,0 +1,57 @@
+/* ks_stamp.h - what a stage's output records about how it was made.
+ *
+ * Every stage leaves a stamp in its output: the stage, the kspill version,
+ * the job settings it read (canonical text, ks_job_canonical), what it read
+ * them from (its inputs: the fingerprints of the upstream outputs, or the
+ * input files' path, size and modification time), a fingerprint (XXH64 of
+ * all of that) and its wall time.  HDF5 outputs carry the stamp as root
+ * attributes (kspill_fingerprint, ...; docs/hdf5.md); synth, which writes
+ * CSV files, as the file fingerprint.txt beside them.  `kspill run` skips a
+ * stage whose output holds the fingerprint the job would give it now
+ * (ks_run.c; docs/pipeline.md).  This file knows the format, not the stages. */
+#ifndef KS_STAMP_H
+#define KS_STAMP_H
+
+#include <hdf5.h>
+
+#include "ks_error.h"
+#include "ks_mem.h"
+
+#define KS_STAMP_FILE "fingerprint.txt" /* synth's stamp, in its output folder */
+
+typedef struct ks_stamp {
+    char stage[16];          /* "panel" */
+    char fingerprint[17];    /* 16 hex digits; "" when the output has none */
+    char version[32];        /* the kspill that made it */
+    double wall_seconds;     /* read back from an output; written as ks_now() - t0 */
+    double t0;               /* ks_now() when the stage began (this process) */
+    ks_buf settings;         /* "section.key = value\n" lines: the job keys the stage reads */
+    ks_buf inputs;           /* "name = fingerprint\n" lines: what it read them from */
+} ks_stamp;
+
+/* Start a stamp for `stage` with this kspill's version, empty text. */
+void ks_stamp_init(ks_stamp *s, const char *stage);
+void ks_stamp_free(ks_stamp *s);
+
+/* Set s->fingerprint from stage, version, settings and inputs. */
+int ks_stamp_seal(ks_ctx *ctx, ks_stamp *s);
+
+/* Give every rank rank 0's stamp (collective; no-op without MPI). */
+int ks_stamp_bcast(ks_ctx *ctx, ks_stamp *s);
+
+/* The stamp as root attributes of an HDF5 file being written, wall time
+ * measured now (collective: every rank passes the same stamp; the wall time
+ * is rank 0's).  A NULL stamp writes nothing (unit tests of stage pieces). */
+int ks_stamp_write_h5(ks_ctx *ctx, hid_t file, const ks_stamp *s);
+
+/* The stamp as a small text file, through a temporary name and a rename
+ * (one process). */
+int ks_stamp_write_file(ks_ctx *ctx, const char *path, const ks_stamp *s);
+
+/* Read the stamp of an output (one process; an HDF5 file when the name ends
+ * in .h5, else a stamp file).  *found: 0 when the output does not exist,
+ * 1 when it holds a stamp, 2 when it exists without one (made by a kspill
+ * before fingerprints, or not by kspill), 3 when it cannot be read. */
+int ks_stamp_read(ks_ctx *ctx, const char *path, ks_stamp *s, int *found);
+
+#endif
