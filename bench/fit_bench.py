@@ -232,7 +232,7 @@ from fit_reference import design
 t0 = time.perf_counter()
 df, ex = design(sys.argv[2])
 y = df.export.values.astype(float)
-A = ex.values
+A = np.asarray(ex)
 del ex
 t1 = time.perf_counter()
 res = sm.Probit(y, A).fit(method="newton", tol=1e-12, maxiter=100, disp=0)

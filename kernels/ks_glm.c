@@ -136,32 +136,52 @@ KS_ROW_LOOP static void index_rows(const ks_glm_rows *d, int64_t i0, int n, cons
         for (int r = 0; r < n; r++)
             t[r] += col[r] * b;
     }
+    if (nfe == 2) { /* one pass, the same order of additions */
+        for (int r = 0; r < n; r++)
+            t[r] = (t[r] + bz[fe[2 * r] + 1]) + bz[fe[2 * r + 1] + 1];
+        return;
+    }
     for (int f = 0; f < nfe; f++)
         for (int r = 0; r < n; r++)
             t[r] += bz[fe[r * nfe + f] + 1];
 }
 
+/* Four consecutive values of a column; the last group of a chunk may have
+ * fewer than four rows left (left < 4): zeros beyond them. */
+static inline void load4(ks_v4 *v, const double *col, int left)
+{
+    *v = (ks_v4){0.0, 0.0, 0.0, 0.0};
+    if (left >= 4)
+        memcpy(v, col, sizeof *v);
+    else
+        for (int k = 0; k < left; k++)
+            (*v)[k] = col[k];
+}
+
 /* The x terms of rows i0 + r .. i0 + r + 3 as vectors (zero beyond n). */
 static inline void load_x4(const ks_glm_rows *d, int64_t i0, int r, int n, ks_v4 *z)
 {
-    for (int j = 0; j < d->nx; j++) {
-        const double *col = d->x + j * d->ldx + i0 + r;
-        if (r + 4 <= n)
-            memcpy(&z[j], col, sizeof z[j]);
-        else
-            for (int k = 0; k < 4; k++)
-                z[j][k] = r + k < n ? col[k] : 0.0;
-    }
+    for (int j = 0; j < d->nx; j++)
+        load4(&z[j], d->x + j * d->ldx + i0 + r, n - r);
 }
 
 /* The dense part of rows [i0, i0 + n); d1, d2 and ll padded with zeros to
- * a multiple of 4. */
-KS_ROW_LOOP static void dense_rows(const ks_glm_rows *d, int64_t i0, int n, const double *restrict d1,
-                                   const double *restrict d2, const double *restrict ll, int want_hessian,
-                                   ks_v4 *restrict lanes)
+ * a multiple of 4.  Written for a constant nz: dense_rows calls it with
+ * nz = 2 .. 8 spelled out, so that the compiler unrolls the triangle and
+ * keeps the lanes in registers for the whole chunk. */
+static inline __attribute__((always_inline)) void dense_rows_nz(const ks_glm_rows *d, int64_t i0, int n,
+                                                                const double *restrict d1,
+                                                                const double *restrict d2,
+                                                                const double *restrict ll,
+                                                                int want_hessian, ks_v4 *restrict lanes,
+                                                                const int nz)
 {
-    const int nx = d->nx, nz = nx + 1;
-    ks_v4 *lll = lanes, *lg = lanes + 1, *lh = lanes + 1 + nz;
+    const int nx = nz - 1, ntri = nz * (nz + 1) / 2;
+    ks_v4 lll = lanes[0], lg[KS_GLM_MAX_NZ], lh[KS_GLM_MAX_NZ * (KS_GLM_MAX_NZ + 1) / 2];
+    for (int j = 0; j < nz; j++)
+        lg[j] = lanes[1 + j];
+    for (int t = 0; t < ntri; t++)
+        lh[t] = lanes[1 + nz + t];
     for (int r = 0; r < n; r += 4) {
         ks_v4 z[KS_GLM_MAX_NZ], w, g1, l;
         memcpy(&w, d2 + r, sizeof w);
@@ -169,7 +189,7 @@ KS_ROW_LOOP static void dense_rows(const ks_glm_rows *d, int64_t i0, int n, cons
         memcpy(&l, ll + r, sizeof l);
         load_x4(d, i0, r, n, z);
         z[nx] = (ks_v4){1.0, 1.0, 1.0, 1.0};
-        *lll += l;
+        lll += l;
         for (int j = 0; j < nz; j++)
             lg[j] += g1 * z[j];
         if (!want_hessian)
@@ -179,6 +199,78 @@ KS_ROW_LOOP static void dense_rows(const ks_glm_rows *d, int64_t i0, int n, cons
             for (int b = a; b < nz; b++)
                 lh[t++] += wa * z[b];
         }
+    }
+    lanes[0] = lll;
+    for (int j = 0; j < nz; j++)
+        lanes[1 + j] = lg[j];
+    for (int t = 0; t < ntri; t++)
+        lanes[1 + nz + t] = lh[t];
+}
+
+KS_ROW_LOOP static void dense_rows(const ks_glm_rows *d, int64_t i0, int n, const double *restrict d1,
+                                   const double *restrict d2, const double *restrict ll, int want_hessian,
+                                   ks_v4 *restrict lanes)
+{
+    switch (d->nx + 1) {
+#define KS_DENSE_CASE(NZ)                                                                          \
+    case NZ: dense_rows_nz(d, i0, n, d1, d2, ll, want_hessian, lanes, NZ); break;
+        KS_DENSE_CASE(2)
+        KS_DENSE_CASE(3)
+        KS_DENSE_CASE(4)
+        KS_DENSE_CASE(5)
+        KS_DENSE_CASE(6)
+        KS_DENSE_CASE(7)
+        KS_DENSE_CASE(8)
+#undef KS_DENSE_CASE
+    default: dense_rows_nz(d, i0, n, d1, d2, ll, want_hessian, lanes, d->nx + 1); break;
+    }
+}
+
+/* fe_rows for two fixed effects and nx <= 6 (two vectors per level): a
+ * level's u are summed in registers while it repeats from row to row (the
+ * panel is sorted by year, so the year's level changes a few times per
+ * block) and added to its staging slot when it changes. */
+static inline __attribute__((always_inline)) void fe_rows_two(const int32_t *restrict fe, int n,
+                                                              const double *restrict d2, int want_hessian,
+                                                              int p, double *restrict h,
+                                                              ks_v4 *restrict stage,
+                                                              const ks_v4 *restrict uc)
+{
+    const ks_v4 zero = {0.0, 0.0, 0.0, 0.0};
+    ks_v4 a0 = zero, b0 = zero, a1 = zero, b1 = zero;
+    int32_t c0 = fe[0], c1 = fe[1];
+    double dummy = 0.0;
+    for (int r = 0; r < n; r++) {
+        const int32_t k0 = fe[2 * r], k1 = fe[2 * r + 1];
+        const ks_v4 *u = uc + 2 * (int64_t)r;
+        if (k0 != c0) {
+            ks_v4 *slot = stage + 2 * (int64_t)(c0 + 1);
+            slot[0] += a0;
+            slot[1] += b0;
+            a0 = b0 = zero;
+            c0 = k0;
+        }
+        if (k1 != c1) {
+            ks_v4 *slot = stage + 2 * (int64_t)(c1 + 1);
+            slot[0] += a1;
+            slot[1] += b1;
+            a1 = b1 = zero;
+            c1 = k1;
+        }
+        a0 += u[0];
+        b0 += u[1];
+        a1 += u[0];
+        b1 += u[1];
+        double *cell = want_hessian && k0 >= 0 && k1 >= 0 ? h + (int64_t)k0 * p + k1 : &dummy;
+        *cell += d2[r];
+    }
+    if (n > 0) {
+        ks_v4 *slot = stage + 2 * (int64_t)(c0 + 1);
+        slot[0] += a0;
+        slot[1] += b0;
+        slot = stage + 2 * (int64_t)(c1 + 1);
+        slot[0] += a1;
+        slot[1] += b1;
     }
 }
 
@@ -210,14 +302,23 @@ KS_ROW_LOOP static void fe_rows(const ks_glm_rows *d, int64_t i0, int n, const d
         for (int r = 0; r < n; r++)
             ((double *)(uc + (int64_t)r * sv))[j] = d2[r] * col[r];
     }
+    if (nfe == 2 && sv == 2) { /* the paper's case: runs of a level summed in registers */
+        fe_rows_two(d->fe + i0 * 2, n, d2, want_hessian, p, h, stage, uc);
+        return;
+    }
     for (int r = 0; r < n; r++) {
         const int32_t *fe = d->fe + (i0 + r) * nfe;
         const ks_v4 *u = uc + (int64_t)r * sv;
         ks_v4 *half = stage + (r & 1) * copy;
         for (int f = 0; f < nfe; f++) {
             ks_v4 *slot = half + (int64_t)(fe[f] + 1) * sv;
-            for (int v = 0; v < sv; v++)
-                slot[v] += u[v];
+            if (sv == 2) { /* nx = 1 .. 6, the common case: no loop */
+                slot[0] += u[0];
+                slot[1] += u[1];
+            } else {
+                for (int v = 0; v < sv; v++)
+                    slot[v] += u[v];
+            }
             for (int f2 = f + 1; f2 < nfe; f2++) {
                 int both = want_hessian && fe[f] >= 0 && fe[f2] >= 0;
                 double *cell = both ? h + (int64_t)fe[f] * p + fe[f2] : &dummy;

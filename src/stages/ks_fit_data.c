@@ -615,10 +615,11 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
     KS_CHECK(ks_calloc(ctx, &d->x, one * (size_t)(d->nx ? d->nx : 1), sizeof(double), "design x"));
     KS_CHECK(ks_calloc(ctx, &d->y, one, sizeof(double), "design y"));
     KS_CHECK(ks_calloc(ctx, &d->fe, one * (size_t)(d->nfe ? d->nfe : 1), sizeof(int32_t), "design fe"));
-    KS_CHECK(ks_calloc(ctx, &d->gpos, one, sizeof(int64_t), "design rows"));
     KS_CHECK(ks_calloc(ctx, &d->block_start, (size_t)d->nblocks + 1, sizeof(int64_t), "blocks"));
-    if (d->cluster_col >= 0)
+    if (d->cluster_col >= 0) { /* cluster sums need the rows' global order */
         KS_CHECK(ks_calloc(ctx, &d->cl, one, sizeof(int64_t), "clusters"));
+        KS_CHECK(ks_calloc(ctx, &d->gpos, one, sizeof(int64_t), "design rows"));
+    }
     for (int64_t b = 0; b < d->nblocks; b++) {
         int64_t r0 = b * KS_FIT_BLOCK, r1 = r0 + KS_FIT_BLOCK;
         if (r1 > pn->nrows)
@@ -637,9 +638,10 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
             for (int f = 0; f < d->nfe; f++)
                 d->fe[k * d->nfe + f] =
                     d->fe_index[f][(int64_t)pn->cols[d->fe_col[f]][r] - d->fe_min[f]];
-            if (d->cl)
+            if (d->cl) {
                 d->cl[k] = (int64_t)pn->cols[d->cluster_col][r];
-            d->gpos[k] = pn->row0 + r;
+                d->gpos[k] = pn->row0 + r;
+            }
             k++;
         }
     }

@@ -54,7 +54,7 @@ typedef struct ks_fit_design {
     double *y;
     int32_t *fe;                       /* [n_local][nfe] */
     int64_t *cl;                       /* cluster ids, or NULL */
-    int64_t *gpos;                     /* global row of each compact row (cluster order) */
+    int64_t *gpos;                     /* global row of each compact row (cluster SEs only) */
     int64_t nblocks;
     int64_t *block_start;              /* [nblocks + 1] */
     int64_t n, n_pos;                  /* global */
