@@ -1,6 +1,7 @@
 /* main.c - the kspill command: parse the command line, set up MPI, run a
  * stage, and turn its status into an exit code.  The only place that exits. */
 #include <getopt.h>
+#include <signal.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +126,8 @@ static const char *const usage_ingest =
     "  --out DIR    replaces [job] workdir\n"
     "  --set K=V    any job key, e.g. --set cleaning.drop_processing=no\n"
     "\n"
-    "Exit status: 0 done; 1 an error (message on stderr); 2 bad command line or job file.\n";
+    "Exit status: 0 done; 1 an error (message on stderr); 2 bad command line or job file;\n"
+    "75 stopped by SIGTERM/SIGUSR1/SIGINT at a safe point: run it again to resume.\n";
 
 static const char *const usage_relatedness =
     "usage: kspill relatedness JOB.ini [--out DIR] [--set SECTION.KEY=VALUE]...\n"
@@ -370,6 +372,29 @@ static int dispatch(ks_ctx *ctx, const ks_cli *cli)
     return ks_fail(ctx, KS_EUSAGE, "unknown stage '%s' (kspill --help lists the stages)", stage);
 }
 
+/* Set by SIGTERM (scancel, mpirun passing on a kill), SIGUSR1 (Slurm's
+ * warning before the time limit) and SIGINT: the stages look at it through
+ * ctx.stop at their safe points, save their state and return
+ * KS_EINTERRUPTED (exit 75).  The only state a signal handler may touch. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    stop_requested = sig;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
     ks_ctx ctx;
@@ -379,7 +404,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "kspill: error: MPI could not start\n");
         return 1;
     }
+    catch_stop_signals();
     ks_ctx_init(&ctx, MPI_COMM_WORLD);
+    ctx.stop = &stop_requested;
     memset(&cli, 0, sizeof cli);
     rc = parse_args(&ctx, argc, argv, &cli);
     ctx.verbose = cli.verbose;
@@ -391,7 +418,9 @@ int main(int argc, char **argv)
         ks_debug(&ctx, "%d OpenMP threads", omp_get_max_threads());
         rc = dispatch(&ctx, &cli);
     }
-    if (rc != KS_OK && ctx.rank == 0)
+    if (rc == KS_EINTERRUPTED && ctx.rank == 0)
+        fprintf(stderr, "kspill: interrupted: %s\n", ctx.msg[0] ? ctx.msg : ks_status_name(rc));
+    else if (rc != KS_OK && ctx.rank == 0)
         fprintf(stderr, "kspill: error: %s\n", ctx.msg[0] ? ctx.msg : ks_status_name(rc));
     ks_strlist_clear(&cli.in_files);
     ks_strlist_clear(&cli.sets);

@@ -68,6 +68,8 @@ int ks_exit_status(int code)
 {
     if (code == KS_OK)
         return 0;
+    if (code == KS_EINTERRUPTED)
+        return KS_EXIT_INTERRUPTED;
     return code == KS_EUSAGE ? 2 : 1;
 }
 
@@ -76,6 +78,7 @@ const char *ks_status_name(int code)
     switch (code) {
     case KS_OK: return "ok";
     case KS_EUSAGE: return "usage error";
+    case KS_EINTERRUPTED: return "interrupted";
     case KS_EINPUT: return "input error";
     case KS_EIO: return "I/O error";
     case KS_ENOMEM: return "out of memory";

@@ -9,6 +9,7 @@
 #define KS_ERROR_H
 
 #include <mpi.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -22,8 +23,13 @@ enum ks_status {
     KS_EMPI = 6,       /* an MPI call failed */
     KS_ETHRESHOLD = 7, /* too many rejected rows */
     KS_EINTERNAL = 8,  /* a bug: an invariant did not hold */
-    KS_EREMOTE = 9     /* another rank failed; its message was copied here */
+    KS_EREMOTE = 9,    /* another rank failed; its message was copied here */
+    KS_EINTERRUPTED = 10 /* stopped by a signal at a safe point, state saved: exit 75,
+                          * run the same command again to resume */
 };
+
+/* The exit status of an interrupted run (sysexits' EX_TEMPFAIL): "resubmit me". */
+#define KS_EXIT_INTERRUPTED 75
 
 #define KS_MSG_MAX 2048
 
@@ -35,6 +41,10 @@ typedef struct ks_ctx {
     int verbose;     /* 0 quiet, 1 normal (default), 2 debug */
     int code;        /* last error code, KS_OK when none */
     char msg[KS_MSG_MAX];
+    /* set (to nonzero) by main's handler of SIGTERM, SIGUSR1 and SIGINT;
+     * NULL when nothing can interrupt (unit tests).  Read it only through
+     * ks_mpi_stop_requested, which makes every rank agree. */
+    volatile sig_atomic_t *stop;
 } ks_ctx;
 
 /* Set up a context on a communicator (MPI_COMM_NULL: one process, no MPI). */
@@ -52,7 +62,8 @@ int ks_fail_context(ks_ctx *ctx, const char *fmt, ...)
 /* Forget the last error (after it has been handled). */
 void ks_clear_error(ks_ctx *ctx);
 
-/* The process exit status for an error code (0, 2 for usage, 1 otherwise). */
+/* The process exit status for an error code (0, 2 for usage, 75 when
+ * interrupted, 1 otherwise). */
 int ks_exit_status(int code);
 
 /* Human name of a code, e.g. "input error". */

@@ -41,6 +41,14 @@ int ks_mpi_agree(ks_ctx *ctx, int local_rc)
     }
 }
 
+int ks_mpi_stop_requested(ks_ctx *ctx, int *stop)
+{
+    int64_t flag = ctx->stop && *ctx->stop ? 1 : 0;
+    KS_CHECK(ks_mpi_max_i64(ctx, &flag, 1));
+    *stop = flag != 0;
+    return KS_OK;
+}
+
 static int reduce_i64(ks_ctx *ctx, int64_t *values, int n, MPI_Op op)
 {
     if (ctx->comm == MPI_COMM_NULL || ctx->nranks == 1 || n == 0)

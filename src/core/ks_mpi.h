@@ -13,6 +13,11 @@
 
 int ks_mpi_agree(ks_ctx *ctx, int local_rc);
 
+/* Collective: has any rank been asked to stop (ctx->stop, set by a signal)?
+ * *stop = 1 on every rank when one was; a signal arrives at the ranks at
+ * different moments, so they meet here, at a safe point, and stop together. */
+int ks_mpi_stop_requested(ks_ctx *ctx, int *stop);
+
 /* Sum/max/min of int64 arrays across ranks (in place).  Integer reductions
  * are exact, so their result does not depend on the number of ranks. */
 int ks_mpi_sum_i64(ks_ctx *ctx, int64_t *values, int n);

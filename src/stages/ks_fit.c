@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ks_fit.h"
+#include "ks_fit_ckpt.h"
 #include "ks_fit_internal.h"
 #include "ks_fit_output.h"
 #include "ks_log.h"
@@ -141,8 +142,20 @@ static void ysum_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc
 
 /* One model, start to end.  A model that cannot be estimated (no rows, not
  * identified) is reported as such; other errors stop the job. */
+/* A model the checkpoint has seen restarts from its recorded coefficients
+ * and step count (ks_fit_ckpt.h says why the results are the same bits). */
+static void resume_model(const ks_fit_ckpt *ckpt, const ks_fit_design *d, ks_fit_state *st)
+{
+    const ks_fit_ckpt_model *cm = ckpt ? ks_fit_ckpt_find(ckpt, d->spec->name) : NULL;
+    if (!cm || cm->p != d->p)
+        return;
+    memcpy(st->beta, cm->beta, sizeof *st->beta * (size_t)d->p);
+    st->iterations0 = cm->iterations;
+    st->evaluated = 0; /* the evaluation at zero is not the one at beta */
+}
+
 static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, const ks_model_spec *m,
-                     ks_model_result *r)
+                     ks_fit_ckpt *ckpt, ks_model_result *r)
 {
     ks_fit_design d;
     ks_fit_state st;
@@ -165,8 +178,13 @@ static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, con
     rc = ks_mpi_agree(ctx, rc);
     if (rc == KS_OK)
         rc = ks_fit_collinear(ctx, &d, &st);
-    if (rc == KS_OK)
+    if (rc == KS_OK) {
+        resume_model(ckpt, &d, &st);
+        st.ckpt = ckpt;
         rc = ks_fit_newton(ctx, job, &d, &st);
+    }
+    if (rc == KS_OK && ckpt)
+        rc = ks_fit_ckpt_save(ctx, ckpt, m->name, 1, st.iterations, d.p, st.beta);
     if (rc == KS_OK && d.link == KS_GLM_LPM) {
         double ysum, ybar;
         rc = ks_fit_reduce(ctx, &d, 1, ysum_block, NULL, &ysum);
@@ -247,9 +265,11 @@ static void dump_results(const ks_ctx *ctx, const ks_model_result *rs, int n)
 int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
 {
     ks_fit_panel pn;
+    ks_fit_ckpt ckpt;
     ks_model_result *rs = NULL;
     int rc, n = job->n_models;
     double t0 = ks_now();
+    memset(&ckpt, 0, sizeof ckpt);
     openblas_set_num_threads(1);
     if (n == 0)
         return ks_fail(ctx, KS_EUSAGE, "fit: %s declares no [model.NAME] section", job->path);
@@ -258,13 +278,27 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
         return rc;
     ks_info(ctx, "fit: read %d columns in %.2f s", pn.ncols, ks_now() - t0);
     rc = ks_mpi_agree(ctx, ks_calloc(ctx, &rs, (size_t)n, sizeof *rs, "results"));
-    for (int i = 0; rc == KS_OK && i < n; i++)
-        rc = fit_model(ctx, job, &pn, &job->models[i], &rs[i]);
+    if (rc == KS_OK)
+        rc = ks_fit_ckpt_open(ctx, job, stamp ? stamp->fingerprint : NULL, &ckpt);
+    for (int i = 0; rc == KS_OK && i < n; i++) {
+        int stop = 0;
+        rc = fit_model(ctx, job, &pn, &job->models[i], &ckpt, &rs[i]);
+        if (rc == KS_OK)
+            rc = ks_mpi_stop_requested(ctx, &stop);
+        if (rc == KS_OK && stop && i + 1 < n)
+            rc = ks_fail(ctx, KS_EINTERRUPTED, "fit stopped by a signal after model %s%s",
+                         job->models[i].name,
+                         ckpt.fingerprint[0] ? "; the checkpoint is saved: run the same command "
+                                               "again to resume" : "");
+    }
     ks_fit_panel_free(&pn);
     if (rc == KS_OK) {
         dump_results(ctx, rs, n);
         rc = ks_fit_write_outputs(ctx, job, rs, n, stamp);
     }
+    if (rc == KS_OK)
+        rc = ks_fit_ckpt_finish(ctx, &ckpt);
+    ks_fit_ckpt_free(&ckpt);
     for (int i = 0; rs && i < n; i++)
         ks_model_result_free(&rs[i]);
     free(rs);

@@ -89,7 +89,9 @@ typedef struct ks_fit_state {
     double ll;
     double sst; /* lpm: total sum of squares */
     int iterations, converged;
-    int evaluated; /* ll, g and h already hold the values at beta */
+    int evaluated;       /* ll, g and h already hold the values at beta */
+    int iterations0;     /* Newton resumes after this many steps (checkpoint) */
+    struct ks_fit_ckpt *ckpt; /* recorded after every step; NULL: none */
 } ks_fit_state;
 /* Evaluates the model at beta = 0 into st (evaluated = 1: Newton starts from
  * it) and drops the columns that are collinear with earlier ones. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ks_fit_ckpt.h"
 #include "ks_fit_internal.h"
 #include "ks_log.h"
 #include "ks_mpi.h"
@@ -226,12 +227,33 @@ static int newton_step(ks_ctx *ctx, const ks_fit_design *d, const double *acc, d
     return KS_OK;
 }
 
+/* After an accepted step: one progress line (rank 0), the checkpoint, and
+ * a stop when a signal asked for one (every rank at the same step). */
+static int after_step(ks_ctx *ctx, const ks_fit_design *d, const ks_fit_state *st, double ll, double dec,
+                      double t0)
+{
+    int stop = 0;
+    double el = ks_now() - t0;
+    ks_info(ctx, "fit: model %s: iteration %d, loglik %.6f, g'H^-1g %.3g, %.0f rows/s, %.1f s",
+            d->spec->name, st->iterations, ll, dec,
+            el > 0 ? (double)d->n * (st->iterations - st->iterations0) / el : 0.0, el);
+    if (st->ckpt)
+        KS_CHECK(ks_fit_ckpt_save(ctx, st->ckpt, d->spec->name, 0, st->iterations, d->p, st->beta));
+    KS_CHECK(ks_mpi_stop_requested(ctx, &stop));
+    if (stop)
+        return ks_fail(ctx, KS_EINTERRUPTED, "fit stopped by a signal after iteration %d of model %s%s",
+                       st->iterations, d->spec->name,
+                       st->ckpt ? "; the checkpoint is saved: run the same command again to resume" : "");
+    return KS_OK;
+}
+
 int ks_fit_newton(ks_ctx *ctx, const ks_job *job, ks_fit_design *d, ks_fit_state *st)
 {
     ks_glm_rows rows;
     int p = d->p, rc, *idx = NULL;
     size_t nacc = (size_t)(1 + p + p * p);
     double *acc = NULL, *trial = NULL, *step = NULL, *bnew = NULL, *a = NULL, dec = INFINITY;
+    double t0 = ks_now();
     ks_fit_design_rows(d, &rows);
     rc = ks_calloc(ctx, &acc, nacc, sizeof(double), "newton");
     if (rc == KS_OK)
@@ -245,7 +267,7 @@ int ks_fit_newton(ks_ctx *ctx, const ks_job *job, ks_fit_design *d, ks_fit_state
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &idx, (size_t)p, sizeof(int), "newton");
     rc = ks_mpi_agree(ctx, rc);
-    st->iterations = 0;
+    st->iterations = st->iterations0;
     st->converged = 0;
     if (rc == KS_OK && st->evaluated) { /* from ks_fit_collinear */
         acc[0] = st->ll;
@@ -289,6 +311,7 @@ int ks_fit_newton(ks_ctx *ctx, const ks_job *job, ks_fit_design *d, ks_fit_state
         }
         memcpy(st->beta, bnew, sizeof *bnew * (size_t)p);
         memcpy(acc, trial, sizeof *acc * nacc);
+        rc = after_step(ctx, d, st, trial[0], dec, t0);
     }
     if (rc == KS_OK) {
         st->ll = acc[0];

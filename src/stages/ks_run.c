@@ -437,8 +437,15 @@ int ks_run_pipeline(ks_ctx *ctx, const ks_job *job, const ks_run_options *opt)
         run_decision d;
         int rc;
         double t0 = ks_now();
+        int stop = 0;
         if (!ks_stage_in_job(job, id))
             continue;
+        /* a signal during a stage that cannot stop halfway stops the run here */
+        KS_CHECK(ks_mpi_stop_requested(ctx, &stop));
+        if (stop)
+            return ks_fail(ctx, KS_EINTERRUPTED, "run stopped by a signal before stage %s; the "
+                           "stages done are kept: run the same command again to go on",
+                           ks_stages[id].name);
         memset(&d, 0, sizeof d);
         rc = stamp_begin(ctx, job, id, &want);
         if (rc == KS_OK)
