@@ -123,6 +123,33 @@ int ks_fit_ckpt_open(ks_ctx *ctx, const ks_job *job, const char *fingerprint, ks
     return KS_OK;
 }
 
+int ks_fit_ckpt_peek(ks_ctx *ctx, const ks_job *job, const char *fingerprint, int *found, char *note,
+                     size_t n)
+{
+    ks_fit_ckpt c;
+    FILE *f;
+    int usable = 0, rc = KS_OK, done = 0;
+    *found = 0;
+    memset(&c, 0, sizeof c);
+    snprintf(c.fingerprint, sizeof c.fingerprint, "%s", fingerprint);
+    KS_CHECK(ks_job_output(ctx, job, "fit.checkpoint", c.path, sizeof c.path));
+    if (!(f = fopen(c.path, "r")))
+        return KS_OK;
+    rc = parse(ctx, f, &c, &usable);
+    fclose(f);
+    if (rc == KS_OK && usable && c.n > 0) {
+        const ks_fit_ckpt_model *last = &c.models[c.n - 1];
+        for (int i = 0; i < c.n; i++)
+            done += c.models[i].done;
+        *found = 1;
+        snprintf(note, n, "checkpoint fit.checkpoint: %d model(s) finished; %s at iteration %d%s; "
+                 "kspill run resumes there", done, last->name, last->iterations,
+                 last->done ? " (finished)" : "");
+    }
+    ks_fit_ckpt_free(&c);
+    return rc;
+}
+
 static int write_file(ks_ctx *ctx, const ks_fit_ckpt *c)
 {
     char tmp[KS_PATH_MAX + 32];

@@ -35,6 +35,11 @@ typedef struct ks_fit_ckpt {
  * (every rank reads it), else start empty. */
 int ks_fit_ckpt_open(ks_ctx *ctx, const ks_job *job, const char *fingerprint, ks_fit_ckpt *c);
 
+/* One process (kspill status): *found = 1 when WORKDIR/fit.checkpoint holds
+ * this fingerprint, with a line on where it stands in `note`. */
+int ks_fit_ckpt_peek(ks_ctx *ctx, const ks_job *job, const char *fingerprint, int *found, char *note,
+                     size_t n);
+
 /* The record of a model, or NULL. */
 const ks_fit_ckpt_model *ks_fit_ckpt_find(const ks_fit_ckpt *c, const char *name);
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ks_fit.h"
+#include "ks_fit_ckpt.h"
 #include "ks_ingest.h"
 #include "ks_log.h"
 #include "ks_mpi.h"
@@ -482,7 +483,7 @@ int ks_run_pipeline(ks_ctx *ctx, const ks_job *job, const ks_run_options *opt)
 /* ---- kspill status ---- */
 
 typedef struct status_line {
-    const char *state;   /* done, stale, missing, missing-input */
+    const char *state;   /* done, stale, missing, missing-input, partial */
     char note[768];
 } status_line;
 
@@ -566,6 +567,18 @@ static int status_lines(ks_ctx *ctx, const ks_job *job, status_line *lines)
                 snprintf(L->note, sizeof L->note, "fingerprint %s matches, but its input %s is "
                          "missing: kspill run remakes it and keeps %s if that still matches",
                          have.fingerprint, ks_stages[lost].output, ks_stages[s].output);
+        }
+        /* a fit stopped by a signal: its checkpoint of the current fingerprint */
+        if (id == KS_STAGE_FIT && known[s] && strcmp(L->state, "done") != 0) {
+            int partial = 0;
+            rc = ks_fit_ckpt_peek(ctx, job, want.fingerprint, &partial, L->note, sizeof L->note);
+            if (rc != KS_OK) {
+                ks_stamp_free(&want);
+                ks_stamp_free(&have);
+                return rc;
+            }
+            if (partial)
+                L->state = "partial";
         }
         ks_stamp_free(&want);
         ks_stamp_free(&have);

@@ -56,6 +56,21 @@ for (model, term), r in sorted(est.items()):
         n += 1
 print(f"ok: kspill run ends with Table 1 and Table 2; all {n} density terms have the planted sign at 1%")
 PY
+# a changed model, its fit stopped by Slurm's warning signal: status says
+# partial, and kspill run resumes it from the checkpoint
+chg="--set model.m1.se=robust"
+"$MPIEXEC" -n 2 "$KSPILL" fit demo.ini $chg > stop.log 2>&1 &
+pid=$!
+for i in $(seq 1 600); do grep -q "iteration 1" stop.log && break; sleep 0.05; done
+kill -USR1 $pid
+rc=0; wait $pid || rc=$?
+[ $rc -eq 75 ] || { cat stop.log; fail "fit after SIGUSR1: exit status $rc, want 75"; }
+"$MPIEXEC" -n 1 "$KSPILL" status demo.ini $chg > status.out
+grep -q "^fit  *partial .*checkpoint" status.out || { cat status.out; fail "status does not show fit partial"; }
+"$MPIEXEC" -n 2 "$KSPILL" run demo.ini $chg > run2.out 2> run2.err || { cat run2.err; fail "resumed run failed"; }
+grep -q "resuming from" run2.err || fail "kspill run did not resume from the checkpoint"
+"$MPIEXEC" -n 1 "$KSPILL" status demo.ini $chg | grep -q "^fit  *done" || fail "fit not done after the resumed run"
+ok "a fit stopped by SIGUSR1 exits 75, shows as partial in kspill status, and kspill run resumes it"
 run 2 export demo.ini --format dta --years 2010-2011 --columns firm_id,year,product,region,export,density_firm,newexport > /dev/null
 readstat demo/panel.dta demo/readstat.csv > /dev/null
 "$PY" - <<'PY'
