@@ -31,6 +31,8 @@ typedef struct ks_cli {
     /* run */
     int force;
     const char *from;
+    /* fit */
+    const char *model;
     /* export */
     const char *format;
     const char *columns;
@@ -145,11 +147,16 @@ static const char *const usage_panel =
     "city, province, region, size, market (docs/hdf5.md).\n";
 
 static const char *const usage_fit =
-    "usage: kspill fit JOB.ini [--out DIR] [--set SECTION.KEY=VALUE]...\n"
+    "usage: kspill fit JOB.ini [--model NAME] [--out DIR] [--set SECTION.KEY=VALUE]...\n"
     "\n"
     "Estimates every [model.NAME] of the job on WORKDIR/panel.h5 (Newton-Raphson on the exact\n"
     "log-likelihood; docs/fit.md) and writes WORKDIR/results.h5, WORKDIR/estimates.csv and\n"
-    "WORKDIR/tables/ (Markdown, CSV, LaTeX); prints the Markdown tables.\n";
+    "WORKDIR/tables/ (Markdown, CSV, LaTeX); prints the Markdown tables. After every Newton\n"
+    "iteration it records WORKDIR/fit.checkpoint; a fit stopped by a signal resumes from it.\n"
+    "\n"
+    "  --model NAME  estimate only this model and record it, finished, in\n"
+    "                WORKDIR/fit.checkpoint.NAME (no outputs): one task per model of a Slurm\n"
+    "                job array; the fit of the whole job afterwards finds it done\n";
 
 static const char *const usage_export =
     "usage: kspill export JOB.ini --format csv|dta [--years A-B] [--columns C1,C2,...] [--file PATH]\n"
@@ -161,7 +168,7 @@ static const char *const usage_export =
 static int parse_args(ks_ctx *ctx, int argc, char **argv, ks_cli *cli)
 {
     enum { OPT_PRESET = 256, OPT_SEED, OPT_OUT, OPT_IN, OPT_SET, OPT_ENCODING, OPT_YEARS, OPT_VERSION,
-           OPT_FORMAT, OPT_COLUMNS, OPT_FILE, OPT_FORCE, OPT_FROM };
+           OPT_FORMAT, OPT_COLUMNS, OPT_FILE, OPT_FORCE, OPT_FROM, OPT_MODEL };
     static const struct option opts[] = {
         {"help", no_argument, NULL, 'h'},       {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},      {"version", no_argument, NULL, OPT_VERSION},
@@ -170,6 +177,7 @@ static int parse_args(ks_ctx *ctx, int argc, char **argv, ks_cli *cli)
         {"set", required_argument, NULL, OPT_SET}, {"encoding", required_argument, NULL, OPT_ENCODING},
         {"years", required_argument, NULL, OPT_YEARS}, {"format", required_argument, NULL, OPT_FORMAT},
         {"columns", required_argument, NULL, OPT_COLUMNS}, {"file", required_argument, NULL, OPT_FILE},
+        {"model", required_argument, NULL, OPT_MODEL},
         {"force", no_argument, NULL, OPT_FORCE}, {"from", required_argument, NULL, OPT_FROM},
         {NULL, 0, NULL, 0},
     };
@@ -192,6 +200,7 @@ static int parse_args(ks_ctx *ctx, int argc, char **argv, ks_cli *cli)
         case OPT_FILE: cli->file = optarg; break;
         case OPT_FORCE: cli->force = 1; break;
         case OPT_FROM: cli->from = optarg; break;
+        case OPT_MODEL: cli->model = optarg; break;
         case OPT_IN: KS_CHECK(ks_strlist_add(ctx, &cli->in_files, optarg, strlen(optarg))); break;
         case OPT_SET: KS_CHECK(ks_strlist_add(ctx, &cli->sets, optarg, strlen(optarg))); break;
         default:
@@ -276,9 +285,11 @@ static int run_job_stage(ks_ctx *ctx, const ks_cli *cli, ks_stage_id stage)
 {
     ks_job job;
     int rc = load_job(ctx, cli, &job, 1);
-    if (rc == KS_OK)
+    if (rc == KS_OK && cli->model)
+        rc = ks_run_fit_model(ctx, &job, cli->model);
+    else if (rc == KS_OK)
         rc = ks_run_stage(ctx, &job, stage);
-    if (rc == KS_OK && stage == KS_STAGE_FIT)
+    if (rc == KS_OK && stage == KS_STAGE_FIT && !cli->model)
         rc = ks_fit_print_tables(ctx, &job);
     ks_job_free(&job);
     return rc;
@@ -348,6 +359,8 @@ static int dispatch(ks_ctx *ctx, const ks_cli *cli)
             fputs(usage_main, stdout);
         return KS_OK;
     }
+    if (cli->model && strcmp(stage, "fit"))
+        return ks_fail(ctx, KS_EUSAGE, "--model is an option of kspill fit");
     if ((cli->force || cli->from) && strcmp(stage, "run"))
         return ks_fail(ctx, KS_EUSAGE, "--force and --from are options of kspill run");
     if (!strcmp(stage, "run"))

@@ -279,7 +279,7 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
     ks_info(ctx, "fit: read %d columns in %.2f s", pn.ncols, ks_now() - t0);
     rc = ks_mpi_agree(ctx, ks_calloc(ctx, &rs, (size_t)n, sizeof *rs, "results"));
     if (rc == KS_OK)
-        rc = ks_fit_ckpt_open(ctx, job, stamp ? stamp->fingerprint : NULL, &ckpt);
+        rc = ks_fit_ckpt_open(ctx, job, stamp ? stamp->fingerprint : NULL, NULL, &ckpt);
     for (int i = 0; rc == KS_OK && i < n; i++) {
         int stop = 0;
         rc = fit_model(ctx, job, &pn, &job->models[i], &ckpt, &rs[i]);
@@ -302,5 +302,34 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
     for (int i = 0; rs && i < n; i++)
         ks_model_result_free(&rs[i]);
     free(rs);
+    return rc;
+}
+
+int ks_fit_run_one(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp, const char *model)
+{
+    ks_fit_panel pn;
+    ks_fit_ckpt ckpt;
+    ks_model_result r;
+    const ks_model_spec *m = NULL;
+    int rc;
+    for (int i = 0; i < job->n_models; i++)
+        if (!strcmp(job->models[i].name, model))
+            m = &job->models[i];
+    if (!m)
+        return ks_fail(ctx, KS_EUSAGE, "fit --model %s: %s declares no [model.%s]", model, job->path,
+                       model);
+    if (!stamp || !stamp->fingerprint[0])
+        return ks_fail(ctx, KS_EINTERNAL, "fit --model %s: no fingerprint to record it under", model);
+    openblas_set_num_threads(1);
+    memset(&r, 0, sizeof r);
+    KS_CHECK(ks_fit_panel_read(ctx, job, &pn));
+    rc = ks_fit_ckpt_open(ctx, job, stamp->fingerprint, model, &ckpt);
+    if (rc == KS_OK)
+        rc = fit_model(ctx, job, &pn, m, &ckpt, &r);
+    if (rc == KS_OK)
+        ks_info(ctx, "fit: model %s recorded in %s; a fit of the whole job picks it up", model, ckpt.path);
+    ks_fit_panel_free(&pn);
+    ks_model_result_free(&r);
+    ks_fit_ckpt_free(&ckpt);
     return rc;
 }

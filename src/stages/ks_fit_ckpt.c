@@ -94,23 +94,60 @@ static int parse(ks_ctx *ctx, FILE *f, ks_fit_ckpt *c, int *usable)
     return rc;
 }
 
-int ks_fit_ckpt_open(ks_ctx *ctx, const ks_job *job, const char *fingerprint, ks_fit_ckpt *c)
+/* Read one checkpoint file into c (a missing, foreign or damaged file adds
+ * nothing). */
+static int load(ks_ctx *ctx, const char *path, ks_fit_ckpt *c)
 {
-    FILE *f;
+    ks_fit_ckpt part;
+    FILE *f = fopen(path, "r");
     int usable = 0, rc = KS_OK;
+    if (!f)
+        return KS_OK;
+    memset(&part, 0, sizeof part);
+    memcpy(part.fingerprint, c->fingerprint, sizeof part.fingerprint);
+    rc = parse(ctx, f, &part, &usable);
+    fclose(f);
+    for (int i = 0; rc == KS_OK && usable && i < part.n; i++) {
+        const ks_fit_ckpt_model *pm = &part.models[i];
+        ks_fit_ckpt_model *m = find_or_add(ctx, c, pm->name, pm->p, &rc);
+        if (m) {
+            m->done = pm->done;
+            m->iterations = pm->iterations;
+            memcpy(m->beta, pm->beta, sizeof *m->beta * (size_t)pm->p);
+        }
+    }
+    ks_fit_ckpt_free(&part);
+    return rc;
+}
+
+static int model_file(ks_ctx *ctx, const ks_job *job, const char *model, char *out, size_t n)
+{
+    char name[128];
+    snprintf(name, sizeof name, "fit.checkpoint.%s", model);
+    return ks_job_output(ctx, job, name, out, n);
+}
+
+int ks_fit_ckpt_open(ks_ctx *ctx, const ks_job *job, const char *fingerprint, const char *only,
+                     ks_fit_ckpt *c)
+{
+    char path[KS_PATH_MAX];
+    int rc = KS_OK;
     memset(c, 0, sizeof *c);
+    c->job = job;
     if (!fingerprint || !*fingerprint)
         return KS_OK;
     snprintf(c->fingerprint, sizeof c->fingerprint, "%s", fingerprint);
-    KS_CHECK(ks_job_output(ctx, job, "fit.checkpoint", c->path, sizeof c->path));
-    f = fopen(c->path, "r");
-    if (f) {
-        rc = parse(ctx, f, c, &usable);
-        fclose(f);
+    if (only)
+        KS_CHECK(model_file(ctx, job, only, c->path, sizeof c->path));
+    else
+        KS_CHECK(ks_job_output(ctx, job, "fit.checkpoint", c->path, sizeof c->path));
+    rc = load(ctx, c->path, c);
+    for (int i = 0; rc == KS_OK && !only && i < job->n_models; i++) {
+        rc = model_file(ctx, job, job->models[i].name, path, sizeof path);
+        if (rc == KS_OK && !ks_fit_ckpt_find(c, job->models[i].name))
+            rc = load(ctx, path, c);
     }
-    if (rc == KS_OK && !usable)
-        ks_fit_ckpt_free(c);
-    /* every rank read the same file; agree on what it said */
+    /* every rank read the same files; agree on what they said */
     {
         int64_t n = c->n;
         KS_CHECK(ks_mpi_agree(ctx, rc));
@@ -119,7 +156,8 @@ int ks_fit_ckpt_open(ks_ctx *ctx, const ks_job *job, const char *fingerprint, ks
             return ks_fail(ctx, KS_EIO, "%s: the ranks read different checkpoints", c->path);
     }
     if (c->n)
-        ks_info(ctx, "fit: resuming from %s (%d model(s) recorded)", c->path, c->n);
+        ks_info(ctx, "fit: resuming from %s (%d model(s) recorded)", only ? c->path : "fit.checkpoint*",
+                c->n);
     return KS_OK;
 }
 
@@ -127,23 +165,26 @@ int ks_fit_ckpt_peek(ks_ctx *ctx, const ks_job *job, const char *fingerprint, in
                      size_t n)
 {
     ks_fit_ckpt c;
-    FILE *f;
-    int usable = 0, rc = KS_OK, done = 0;
+    char path[KS_PATH_MAX];
+    int rc, done = 0;
     *found = 0;
     memset(&c, 0, sizeof c);
     snprintf(c.fingerprint, sizeof c.fingerprint, "%s", fingerprint);
-    KS_CHECK(ks_job_output(ctx, job, "fit.checkpoint", c.path, sizeof c.path));
-    if (!(f = fopen(c.path, "r")))
-        return KS_OK;
-    rc = parse(ctx, f, &c, &usable);
-    fclose(f);
-    if (rc == KS_OK && usable && c.n > 0) {
+    rc = ks_job_output(ctx, job, "fit.checkpoint", path, sizeof path);
+    if (rc == KS_OK)
+        rc = load(ctx, path, &c);
+    for (int i = 0; rc == KS_OK && i < job->n_models; i++) {
+        rc = model_file(ctx, job, job->models[i].name, path, sizeof path);
+        if (rc == KS_OK && !ks_fit_ckpt_find(&c, job->models[i].name))
+            rc = load(ctx, path, &c);
+    }
+    if (rc == KS_OK && c.n > 0) {
         const ks_fit_ckpt_model *last = &c.models[c.n - 1];
         for (int i = 0; i < c.n; i++)
             done += c.models[i].done;
         *found = 1;
-        snprintf(note, n, "checkpoint fit.checkpoint: %d model(s) finished; %s at iteration %d%s; "
-                 "kspill run resumes there", done, last->name, last->iterations,
+        snprintf(note, n, "checkpoint: %d of %d model(s) finished; %s at iteration %d%s; kspill run "
+                 "resumes there", done, job->n_models, last->name, last->iterations,
                  last->done ? " (finished)" : "");
     }
     ks_fit_ckpt_free(&c);
@@ -194,9 +235,17 @@ int ks_fit_ckpt_save(ks_ctx *ctx, ks_fit_ckpt *c, const char *name, int done, in
 
 int ks_fit_ckpt_finish(ks_ctx *ctx, ks_fit_ckpt *c)
 {
+    char path[KS_PATH_MAX];
     int rc = KS_OK;
-    if (c->fingerprint[0] && ctx->rank == 0 && unlink(c->path) != 0 && errno != ENOENT)
-        rc = ks_fail(ctx, KS_EIO, "%s: cannot remove: %s", c->path, strerror(errno));
+    if (c->fingerprint[0] && ctx->rank == 0) {
+        if (unlink(c->path) != 0 && errno != ENOENT)
+            rc = ks_fail(ctx, KS_EIO, "%s: cannot remove: %s", c->path, strerror(errno));
+        for (int i = 0; rc == KS_OK && i < c->job->n_models; i++) {
+            rc = model_file(ctx, c->job, c->job->models[i].name, path, sizeof path);
+            if (rc == KS_OK && unlink(path) != 0 && errno != ENOENT)
+                rc = ks_fail(ctx, KS_EIO, "%s: cannot remove: %s", path, strerror(errno));
+        }
+    }
     ks_fit_ckpt_free(c);
     return ks_mpi_agree(ctx, rc);
 }

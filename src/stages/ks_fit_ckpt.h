@@ -24,6 +24,7 @@ typedef struct ks_fit_ckpt_model {
 } ks_fit_ckpt_model;
 
 typedef struct ks_fit_ckpt {
+    const ks_job *job;
     char path[KS_PATH_MAX];
     char fingerprint[17];  /* of the fit; "" = no checkpointing */
     int n;
@@ -32,8 +33,12 @@ typedef struct ks_fit_ckpt {
 
 /* Open the checkpoint of a fit with this fingerprint (NULL or "": none is
  * kept): load WORKDIR/fit.checkpoint when it holds the same fingerprint
- * (every rank reads it), else start empty. */
-int ks_fit_ckpt_open(ks_ctx *ctx, const ks_job *job, const char *fingerprint, ks_fit_ckpt *c);
+ * (every rank reads it), else start empty.  With `only` (kspill fit --model
+ * NAME: one model, e.g. one task of a Slurm job array) the file is
+ * WORKDIR/fit.checkpoint.NAME; without, every such file of a model of the
+ * job is read too, so a fit after the array finds its models done. */
+int ks_fit_ckpt_open(ks_ctx *ctx, const ks_job *job, const char *fingerprint, const char *only,
+                     ks_fit_ckpt *c);
 
 /* One process (kspill status): *found = 1 when WORKDIR/fit.checkpoint holds
  * this fingerprint, with a line on where it stands in `note`. */
@@ -48,7 +53,8 @@ const ks_fit_ckpt_model *ks_fit_ckpt_find(const ks_fit_ckpt *c, const char *name
 int ks_fit_ckpt_save(ks_ctx *ctx, ks_fit_ckpt *c, const char *name, int done, int iterations, int p,
                      const double *beta);
 
-/* Remove the file (the fit is complete) and free. */
+/* Remove the file and the per-model files of the job (the fit is complete)
+ * and free. */
 int ks_fit_ckpt_finish(ks_ctx *ctx, ks_fit_ckpt *c);
 void ks_fit_ckpt_free(ks_fit_ckpt *c);
 

@@ -270,6 +270,16 @@ int ks_run_stage(ks_ctx *ctx, const ks_job *job, ks_stage_id id)
     return rc;
 }
 
+int ks_run_fit_model(ks_ctx *ctx, const ks_job *job, const char *model)
+{
+    ks_stamp st;
+    int rc = stamp_begin(ctx, job, KS_STAGE_FIT, &st);
+    if (rc == KS_OK)
+        rc = ks_fit_run_one(ctx, job, &st, model);
+    ks_stamp_free(&st);
+    return rc;
+}
+
 /* ---- why an output is not current ---- */
 
 /* The value of `key` in "key = value" lines, or NULL; *len its length. */

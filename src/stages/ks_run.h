@@ -33,6 +33,10 @@ int ks_stage_in_job(const ks_job *job, ks_stage_id id);
  * knows its output is current.  Collective.  (Synth of a job too.) */
 int ks_run_stage(ks_ctx *ctx, const ks_job *job, ks_stage_id id);
 
+/* kspill fit --model NAME: one model of the job, stamped with fit's
+ * fingerprint and recorded in its checkpoint (ks_fit_run_one). */
+int ks_run_fit_model(ks_ctx *ctx, const ks_job *job, const char *model);
+
 /* `kspill synth` with explicit options (--out DIR, --preset, no job file):
  * the stamp in DIR/fingerprint.txt is that of a job with these settings.
  * Collective. */

@@ -47,3 +47,18 @@ for sig in USR1 TERM; do
   cmp -s ref.txt $d.txt || fail "SIG$sig: the resumed results differ from the uninterrupted run"
   ok "SIG$sig: stopped $where with exit 75 and a checkpoint; resumed to identical results"
 done
+
+# one model per process, as the tasks of a Slurm job array, then the fit of
+# the whole job: it finds every model done and writes the same results
+d=array
+mkdir -p $d && ln -sf "$PWD/ref/panel.h5" $d/panel.h5
+job $d > $d.ini
+for m in 1 2 3 4 5 6; do
+  OMP_NUM_THREADS=1 run 2 fit $d.ini --model m$m > /dev/null 2>&1 || fail "fit --model m$m failed"
+  [ -s $d/fit.checkpoint.m$m ] || fail "fit --model m$m recorded nothing"
+done
+[ ! -e $d/results.h5 ] || fail "fit --model wrote results.h5"
+KS_FIT_DUMP=$PWD/$d.txt OMP_NUM_THREADS=1 run 2 fit $d.ini > $d.log 2>&1 || { cat $d.log; fail "the fit after the array failed"; }
+ls $d | grep -q checkpoint && fail "checkpoints left after the fit: $(ls $d)"
+cmp -s ref.txt $d.txt || fail "fit --model per model, then fit: results differ from one fit"
+ok "fit --model for each model (job-array tasks), then fit: identical results, checkpoints removed"
