@@ -511,6 +511,93 @@ static int set_table_title(ks_ctx *c, ks_job *j, const char *k, const char *v)
     return copy_text(c, k, v, t->title, sizeof t->title);
 }
 
+/* [slurm]: checked here so that a typo fails at submission, not in the queue */
+
+/* Partition and account names: letters, digits, _ . - and commas (a list of
+ * partitions), nothing a shell or sbatch would read otherwise. */
+static int set_slurm_name(ks_ctx *c, const char *k, const char *v, char *out, size_t n)
+{
+    for (const char *q = v; *q; q++)
+        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+              *q == '_' || *q == '-' || *q == '.' || *q == ','))
+            return ks_fail(c, KS_EUSAGE, "%s = '%s': expected a Slurm name (letters, digits, _ . - ,)", k, v);
+    return copy_text(c, k, v, out, n);
+}
+
+static int set_slurm_partition(ks_ctx *c, ks_job *j, const char *k, const char *v) { return set_slurm_name(c, k, v, j->slurm_partition, sizeof j->slurm_partition); }
+static int set_slurm_account(ks_ctx *c, ks_job *j, const char *k, const char *v) { return set_slurm_name(c, k, v, j->slurm_account, sizeof j->slurm_account); }
+static int set_slurm_ntasks(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_int_range(c, k, v, 1, 1000000, &j->slurm_ntasks); }
+static int set_slurm_cpus(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_int_range(c, k, v, 1, 4096, &j->slurm_cpus_per_task); }
+static int set_slurm_signal(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_int_range(c, k, v, 0, 65535, &j->slurm_signal_seconds); }
+static int set_slurm_requeues(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_int_range(c, k, v, 0, 100, &j->slurm_requeues); }
+
+static int set_slurm_nodes(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    if (!*v) {
+        j->slurm_nodes = 0;
+        return KS_OK;
+    }
+    return parse_int_range(c, k, v, 1, 100000, &j->slurm_nodes);
+}
+
+/* Slurm's memory sizes: a whole number, in megabytes or with K, M, G, T. */
+static int set_slurm_memory(ks_ctx *c, const char *k, const char *v, char *out, size_t n)
+{
+    size_t d = strspn(v, "0123456789");
+    if (*v && (d == 0 || (v[d] && (strchr("KMGTkmgt", v[d]) == NULL || v[d + 1]))))
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected a size like 4000 (MB), 4G or 512M", k, v);
+    return copy_text(c, k, v, out, n);
+}
+
+static int set_slurm_mem_per_cpu(ks_ctx *c, ks_job *j, const char *k, const char *v) { return set_slurm_memory(c, k, v, j->slurm_mem_per_cpu, sizeof j->slurm_mem_per_cpu); }
+static int set_slurm_mem(ks_ctx *c, ks_job *j, const char *k, const char *v) { return set_slurm_memory(c, k, v, j->slurm_mem, sizeof j->slurm_mem); }
+
+/* sbatch's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S. */
+static int set_slurm_time(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    const char *q = v, *dash = strchr(v, '-');
+    long part[3] = {0};
+    int n = 0, ok = 1;
+    if (!*v) {
+        j->slurm_time[0] = '\0';
+        return KS_OK;
+    }
+    if (dash) { /* days: digits, then the hours */
+        ok = dash > v && strspn(v, "0123456789") == (size_t)(dash - v);
+        q = dash + 1;
+    }
+    while (ok) {
+        char *end = NULL;
+        if (*q < '0' || *q > '9' || n == 3) {
+            ok = 0;
+            break;
+        }
+        part[n++] = strtol(q, &end, 10);
+        q = end;
+        if (!*q)
+            break;
+        if (*q++ != ':')
+            ok = 0;
+    }
+    for (int i = 1; ok && i < n; i++)
+        ok = part[i] <= 59;
+    if (ok && dash)
+        ok = part[0] <= 23;
+    if (!ok)
+        return ks_fail(c, KS_EUSAGE, "%s = '%s': expected a Slurm time limit: minutes, "
+                       "hours:minutes:seconds or days-hours:minutes:seconds (e.g. 90, 1:30:00, "
+                       "2-00:00:00)", k, v);
+    return copy_text(c, k, v, j->slurm_time, sizeof j->slurm_time);
+}
+
+static int set_slurm_model_array(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_bool(c, k, v, &j->slurm_model_array); }
+
+static int set_slurm_launcher(ks_ctx *c, ks_job *j, const char *k, const char *v)
+{
+    static const char *const words[] = {"srun", "mpirun"};
+    return parse_word(c, k, v, words, 2, &j->slurm_launcher_mpirun);
+}
+
 /* ---- the schema ---- */
 
 static const ks_job_key ks_job_schema[] = {
@@ -572,6 +659,18 @@ static const ks_job_key ks_job_schema[] = {
     {"synth", "preset", set_synth_preset, 0, "demo", "tiny, demo or full: the synthetic data the job generates"},
     {"synth", "seed", set_synth_seed, 0, "1", "seed of the synthetic data"},
     {"synth", "encoding", set_synth_encoding, 0, "utf-8", "encoding of the synthetic CSV files (utf-8 or gbk)"},
+    {"slurm", "partition", set_slurm_partition, 0, "", "sbatch --partition (empty: the cluster's default)"},
+    {"slurm", "account", set_slurm_account, 0, "", "sbatch --account (empty: your default account)"},
+    {"slurm", "nodes", set_slurm_nodes, 0, "", "sbatch --nodes (empty: as Slurm places the tasks)"},
+    {"slurm", "ntasks", set_slurm_ntasks, 0, "2", "sbatch --ntasks: MPI ranks of every stage"},
+    {"slurm", "cpus_per_task", set_slurm_cpus, 0, "1", "sbatch --cpus-per-task: OpenMP threads of each rank (OMP_NUM_THREADS)"},
+    {"slurm", "mem_per_cpu", set_slurm_mem_per_cpu, 0, "", "sbatch --mem-per-cpu, e.g. 4G (empty: the cluster's default)"},
+    {"slurm", "mem", set_slurm_mem, 0, "", "sbatch --mem: memory per node, instead of mem_per_cpu"},
+    {"slurm", "time", set_slurm_time, 0, "", "sbatch --time of each stage's job, e.g. 1:00:00 (empty: the partition's default)"},
+    {"slurm", "signal_seconds", set_slurm_signal, 0, "300", "sbatch --signal=B:USR1@N: kspill stops at a safe point and the job is requeued (0: no signal)"},
+    {"slurm", "launcher", set_slurm_launcher, 0, "srun", "srun (srun --mpi=pmix) or mpirun (Open MPI's, inside the allocation)"},
+    {"slurm", "requeues", set_slurm_requeues, 0, "5", "times a job stopped by the time limit's signal is requeued to resume"},
+    {"slurm", "model_array", set_slurm_model_array, 0, "yes", "fit a job of several models as a job array, one task per model, then collect them"},
 };
 #define KS_JOB_NKEYS ((int)(sizeof ks_job_schema / sizeof ks_job_schema[0]))
 
@@ -877,6 +976,9 @@ int ks_job_validate(ks_ctx *ctx, const ks_job *job)
                 return ks_fail(ctx, KS_EUSAGE, "[table.%s] models: '%s' is not a [model.NAME] of "
                                "the job", job->tables[t].name, job->tables[t].models.items[q]);
         }
+    if (job->slurm_mem[0] && job->slurm_mem_per_cpu[0])
+        return ks_fail(ctx, KS_EUSAGE, "[slurm] mem and mem_per_cpu exclude each other (sbatch "
+                       "takes one): set one of them");
     for (int i = 0; i < job->n_densities; i++) {
         const ks_density_spec *d = &job->densities[i];
         if (d->leave_one_out && (d->scope == KS_SCOPE_FIRM))
@@ -1055,6 +1157,30 @@ static int format_value(ks_ctx *c, const ks_job *j, const ks_job_key *k, int ins
         return ks_buf_printf(c, b, "%llu", (unsigned long long)j->synth_seed);
     if (s == set_synth_encoding)
         return ks_buf_printf(c, b, "%s", encoding_word(j->synth_encoding));
+    if (s == set_slurm_partition)
+        return ks_buf_printf(c, b, "%s", j->slurm_partition);
+    if (s == set_slurm_account)
+        return ks_buf_printf(c, b, "%s", j->slurm_account);
+    if (s == set_slurm_nodes)
+        return j->slurm_nodes ? ks_buf_printf(c, b, "%d", j->slurm_nodes) : KS_OK;
+    if (s == set_slurm_ntasks)
+        return ks_buf_printf(c, b, "%d", j->slurm_ntasks);
+    if (s == set_slurm_cpus)
+        return ks_buf_printf(c, b, "%d", j->slurm_cpus_per_task);
+    if (s == set_slurm_mem_per_cpu)
+        return ks_buf_printf(c, b, "%s", j->slurm_mem_per_cpu);
+    if (s == set_slurm_mem)
+        return ks_buf_printf(c, b, "%s", j->slurm_mem);
+    if (s == set_slurm_time)
+        return ks_buf_printf(c, b, "%s", j->slurm_time);
+    if (s == set_slurm_signal)
+        return ks_buf_printf(c, b, "%d", j->slurm_signal_seconds);
+    if (s == set_slurm_launcher)
+        return ks_buf_printf(c, b, "%s", j->slurm_launcher_mpirun ? "mpirun" : "srun");
+    if (s == set_slurm_requeues)
+        return ks_buf_printf(c, b, "%d", j->slurm_requeues);
+    if (s == set_slurm_model_array)
+        return ks_buf_printf(c, b, "%s", j->slurm_model_array ? "yes" : "no");
     return ks_fail(c, KS_EINTERNAL, "ks_job.c: [%s] %s has no canonical form", k->section, k->key);
 }
 

@@ -156,6 +156,20 @@ typedef struct ks_job {
     char synth_preset[16];
     uint64_t synth_seed;
     ks_encoding synth_encoding;
+    /* [slurm]: the resources of the batch jobs slurm/submit makes
+     * (docs/slurm.md); no stage reads them, so they are in no fingerprint */
+    char slurm_partition[128];   /* "" = the cluster's default */
+    char slurm_account[128];     /* "" = the user's default */
+    int slurm_nodes;             /* 0 = as Slurm places the tasks */
+    int slurm_ntasks;            /* MPI ranks */
+    int slurm_cpus_per_task;     /* OpenMP threads of each rank */
+    char slurm_mem_per_cpu[24];  /* "4G", "" = the cluster's default */
+    char slurm_mem[24];          /* per node, instead of mem_per_cpu */
+    char slurm_time[32];         /* "1:30:00", "" = the partition's default */
+    int slurm_signal_seconds;    /* SIGUSR1 this long before the time limit; 0 none */
+    int slurm_launcher_mpirun;   /* 0: srun --mpi=pmix; 1: mpirun */
+    int slurm_requeues;          /* requeues of a job stopped by the time limit's signal */
+    int slurm_model_array;       /* the models of fit as the tasks of a job array */
 } ks_job;
 
 /* Fill in every default (the paper's choices). */

@@ -199,6 +199,63 @@ static void test_validate(void)
     ks_job_free(&job);
 }
 
+/* [slurm]: read by slurm/submit only; values are checked when the job loads,
+ * so a typo fails at submission rather than in the queue. */
+static void test_slurm_section(void)
+{
+    ks_ctx ctx;
+    ks_job job;
+    const char *path = write_temp("[job]\nworkdir = w\n[slurm]\npartition = compute,short\n"
+                                  "account = proj-12\nnodes = 2\nntasks = 8\ncpus_per_task = 4\n"
+                                  "mem_per_cpu = 3G\ntime = 1-12:00:00\nsignal_seconds = 120\n"
+                                  "launcher = mpirun\nrequeues = 0\nmodel_array = no\n");
+    static const char *const times[] = {"90", "90:30", "1:30:00", "2-0", "2-12:30", "2-12:30:00"};
+    static const char *const bad_times[] = {"1h", "1:60", "1:2:3:4", "2-24", "-1", "1:", "a-1"};
+    ks_buf b = {0};
+    static const char *const sel[] = {"slurm", NULL};
+    ks_ctx_init(&ctx, MPI_COMM_NULL);
+    ks_job_defaults(&job);
+    CU_ASSERT_EQUAL(job.slurm_ntasks, 2);
+    CU_ASSERT_EQUAL(job.slurm_cpus_per_task, 1);
+    CU_ASSERT_EQUAL(job.slurm_signal_seconds, 300);
+    CU_ASSERT_EQUAL(job.slurm_nodes, 0);
+    CU_ASSERT_STRING_EQUAL(job.slurm_time, "");
+    CU_ASSERT_EQUAL(job.slurm_model_array, 1);
+    CU_ASSERT_EQUAL_FATAL(ks_job_load(&ctx, &job, path), KS_OK);
+    CU_ASSERT_STRING_EQUAL(job.slurm_partition, "compute,short");
+    CU_ASSERT_EQUAL(job.slurm_nodes, 2);
+    CU_ASSERT_EQUAL(job.slurm_ntasks, 8);
+    CU_ASSERT_EQUAL(job.slurm_cpus_per_task, 4);
+    CU_ASSERT_STRING_EQUAL(job.slurm_mem_per_cpu, "3G");
+    CU_ASSERT_STRING_EQUAL(job.slurm_time, "1-12:00:00");
+    CU_ASSERT_EQUAL(job.slurm_launcher_mpirun, 1);
+    CU_ASSERT_EQUAL(job.slurm_requeues, 0);
+    CU_ASSERT_EQUAL(job.slurm_model_array, 0);
+    CU_ASSERT_EQUAL(ks_job_validate(&ctx, &job), KS_OK);
+    CU_ASSERT_EQUAL(ks_job_canonical(&ctx, &job, sel, &b), KS_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "slurm.time = 1-12:00:00\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "slurm.launcher = mpirun\n"));
+    ks_buf_free(&b);
+    for (size_t i = 0; i < sizeof times / sizeof *times; i++)
+        CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "slurm.time", times[i], "--set"), KS_OK);
+    for (size_t i = 0; i < sizeof bad_times / sizeof *bad_times; i++) {
+        CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "slurm.time", bad_times[i], "--set"), KS_EUSAGE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(ctx.msg, "expected a Slurm time limit"));
+    }
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "slurm.mem", "64G", "--set"), KS_OK);
+    CU_ASSERT_EQUAL(ks_job_validate(&ctx, &job), KS_EUSAGE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx.msg, "mem and mem_per_cpu exclude each other"));
+    CU_ASSERT_EQUAL(ks_job_set(&ctx, &job, "slurm.mem_per_cpu", "", "--set"), KS_OK);
+    CU_ASSERT_EQUAL(ks_job_validate(&ctx, &job), KS_OK);
+    unlink(path);
+    ks_job_free(&job);
+    expect_error("[slurm]\nmem_per_cpu = 4 GB\n", KS_EUSAGE, "expected a size like 4000 (MB), 4G or 512M");
+    expect_error("[slurm]\npartition = a;rm\n", KS_EUSAGE, "expected a Slurm name");
+    expect_error("[slurm]\nntasks = 0\n", KS_EUSAGE, "ntasks = '0': expected a whole number from 1");
+    expect_error("[slurm]\nlauncher = mpiexec\n", KS_EUSAGE, "expected srun or mpirun");
+    expect_error("[slurm]\nqueue = x\n", KS_EUSAGE, "unknown key 'queue' in [slurm]");
+}
+
 /* Every key of the schema is documented in docs/job-file.md. */
 static void note_missing(const char *section, const char *key, void *arg)
 {
@@ -244,6 +301,7 @@ int main(void)
         {"density sections", test_density_sections},
         {"model sections", test_model_sections},
         {"validate", test_validate},
+        {"slurm section", test_slurm_section},
         {"every key documented", test_every_key_documented},
         {NULL, NULL},
     };
