@@ -73,6 +73,16 @@ void ks_buf_free(ks_buf *b)
     memset(b, 0, sizeof *b);
 }
 
+int ks_buf_csv_field(ks_ctx *ctx, ks_buf *b, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n"))
+        return ks_buf_printf(ctx, b, "%s", s);
+    KS_CHECK(ks_buf_printf(ctx, b, "\""));
+    for (; *s; s++)
+        KS_CHECK(ks_buf_printf(ctx, b, *s == '"' ? "\"\"" : "%c", *s));
+    return ks_buf_printf(ctx, b, "\"");
+}
+
 int ks_strlist_add(ks_ctx *ctx, ks_strlist *l, const char *s, size_t len)
 {
     char *copy = NULL;

@@ -27,6 +27,9 @@ typedef struct ks_buf {
 int ks_buf_append(ks_ctx *ctx, ks_buf *b, const void *bytes, size_t n);
 int ks_buf_printf(ks_ctx *ctx, ks_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Append s as one CSV field (RFC 4180): quoted, with doubled quotes, when
+ * it holds a comma, a quote or a line break. */
+int ks_buf_csv_field(ks_ctx *ctx, ks_buf *b, const char *s);
 void ks_buf_free(ks_buf *b);
 
 /* A list of owned strings. */

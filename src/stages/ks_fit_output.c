@@ -67,23 +67,13 @@ static int csv_number(ks_ctx *ctx, ks_buf *b, double x)
     return ks_buf_printf(ctx, b, ",%.17g", x);
 }
 
-static int csv_text(ks_ctx *ctx, ks_buf *b, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n"))
-        return ks_buf_printf(ctx, b, "%s", s);
-    KS_CHECK(ks_buf_printf(ctx, b, "\""));
-    for (; *s; s++)
-        KS_CHECK(ks_buf_printf(ctx, b, *s == '"' ? "\"\"" : "%c", *s));
-    return ks_buf_printf(ctx, b, "\"");
-}
-
 static int csv_rows(ks_ctx *ctx, ks_buf *b, const char *model, const ks_term_estimate *terms,
                     int n, const char *kind)
 {
     for (int i = 0; i < n; i++) {
-        KS_CHECK(csv_text(ctx, b, model));
+        KS_CHECK(ks_buf_csv_field(ctx, b, model));
         KS_CHECK(ks_buf_printf(ctx, b, ","));
-        KS_CHECK(csv_text(ctx, b, terms[i].term));
+        KS_CHECK(ks_buf_csv_field(ctx, b, terms[i].term));
         KS_CHECK(csv_number(ctx, b, terms[i].estimate));
         KS_CHECK(csv_number(ctx, b, terms[i].std_error));
         KS_CHECK(csv_number(ctx, b, terms[i].z));

@@ -649,16 +649,6 @@ static int render_md(ks_ctx *ctx, const ks_table *t, const ks_grid *g, ks_buf *o
     return KS_OK;
 }
 
-static int csv_field(ks_ctx *ctx, ks_buf *b, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n"))
-        return ks_buf_printf(ctx, b, "%s", s);
-    KS_CHECK(ks_buf_printf(ctx, b, "\""));
-    for (; *s; s++)
-        KS_CHECK(ks_buf_printf(ctx, b, *s == '"' ? "\"\"" : "%c", *s));
-    return ks_buf_printf(ctx, b, "\"");
-}
-
 /* Every line has the same number of fields: notes fill the first one. */
 static int render_csv(ks_ctx *ctx, const ks_table *t, const ks_grid *g, ks_buf *out)
 {
@@ -666,12 +656,12 @@ static int render_csv(ks_ctx *ctx, const ks_table *t, const ks_grid *g, ks_buf *
         for (int c = 0; c < g->cols; c++) {
             if (c)
                 KS_CHECK(ks_buf_printf(ctx, out, ","));
-            KS_CHECK(csv_field(ctx, out, grid_at(g, r, c)));
+            KS_CHECK(ks_buf_csv_field(ctx, out, grid_at(g, r, c)));
         }
         KS_CHECK(ks_buf_printf(ctx, out, "\n"));
     }
     for (size_t i = 0; i <= t->notes.n; i++) {
-        KS_CHECK(csv_field(ctx, out, i == 0 ? "Significance: * p < 0.1, ** p < 0.05, *** p < 0.01."
+        KS_CHECK(ks_buf_csv_field(ctx, out, i == 0 ? "Significance: * p < 0.1, ** p < 0.05, *** p < 0.01."
                                             : t->notes.items[i - 1]));
         KS_CHECK(ks_buf_printf(ctx, out, "%.*s\n", g->cols - 1,
                                ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,"
