@@ -44,10 +44,10 @@ _slurm_stop_pid() {
 }
 
 slurm_cluster_start() {
-  local w=$1 node ctld_port slurmd_port i
+  local w=$1 m node ctld_port slurmd_port i
   command -v slurmctld >/dev/null && command -v munged >/dev/null ||
     { echo "CHECK FAILED: slurmctld/munged not installed (scripts/setup installs slurm-wlm and munge)" >&2; return 1; }
-  # munged runs as the munge user and the Slurm daemons as root: root only
+  # munged and the Slurm daemons run as root: root only
   [ "$(id -u)" -eq 0 ] || { echo "SKIP: a Slurm cluster on localhost needs root" >&2; exit 77; }
   mkdir -p "$w"
   SLURM_W=$(cd "$w" && pwd)
@@ -56,18 +56,20 @@ slurm_cluster_start() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 
-  # munge: the socket folder must be a+x, the key 0600 and the munge user's
-  mkdir -p "$w/munge" "$w/slurm/state" "$w/slurm/spool" "$w/slurm/log" "$w/slurm/run"
-  chmod 755 "$w" "$w/munge"
-  chown munge:munge "$w/munge"
-  mungekey --create --keyfile="$w/munge/munge.key"
-  chown munge:munge "$w/munge/munge.key"
-  chmod 600 "$w/munge/munge.key"
-  runuser -u munge -- munged --key-file="$w/munge/munge.key" --socket="$w/munge/munge.sock" \
-    --pid-file="$w/munge/munged.pid" --log-file="$w/munge/munged.log" \
-    --seed-file="$w/munge/munged.seed" </dev/null >>"$w/munge/start.log" 2>&1 ||
-    { cat "$w/munge/start.log" "$w/munge/munged.log" >&2; return 1; }
-  munge -S "$w/munge/munge.sock" -n | unmunge -S "$w/munge/munge.sock" >/dev/null ||
+  # munge, as root with a root-owned key (0600), like the Slurm daemons.
+  # munged wants every folder above its socket a+x, which a work folder under
+  # `mktemp -d` (mode 0700) is not: its folder is a fresh one under /tmp,
+  # removed when the cluster stops
+  mkdir -p "$w/slurm/state" "$w/slurm/spool" "$w/slurm/log" "$w/slurm/run"
+  SLURM_MUNGE=$(mktemp -d /tmp/kspill-munge.XXXXXX)
+  m=$SLURM_MUNGE
+  chmod 755 "$m"
+  mungekey --create --keyfile="$m/munge.key"
+  chmod 600 "$m/munge.key"
+  munged --key-file="$m/munge.key" --socket="$m/munge.sock" --pid-file="$m/munged.pid" \
+    --log-file="$m/munged.log" --seed-file="$m/munged.seed" </dev/null >>"$m/start.log" 2>&1 ||
+    { cat "$m/start.log" "$m/munged.log" >&2; return 1; }
+  munge -S "$m/munge.sock" -n | unmunge -S "$m/munge.sock" >/dev/null ||
     { echo "CHECK FAILED: munge does not work" >&2; return 1; }
 
   # the node's line as slurmd sees the machine, under the name localhost
@@ -77,7 +79,7 @@ slurm_cluster_start() {
   while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port=$(_slurm_free_port); done
   : > "$w/slurm/plugstack.conf"
   sed -e "s|@W@|$w|g" -e "s|@CTLD_PORT@|$ctld_port|" -e "s|@SLURMD_PORT@|$slurmd_port|" \
-      -e "s|@NODE@|$node|" -e "s|@CRED_EXPIRE@|${SLURM_TEST_CRED_EXPIRE:-10}|" "$SLURM_TEST_DIR/slurm.conf.in" > "$w/slurm/slurm.conf"
+      -e "s|@MUNGE@|$m|" -e "s|@NODE@|$node|" -e "s|@CRED_EXPIRE@|${SLURM_TEST_CRED_EXPIRE:-10}|" "$SLURM_TEST_DIR/slurm.conf.in" > "$w/slurm/slurm.conf"
   export SLURM_CONF=$w/slurm/slurm.conf
 
   slurmctld -f "$SLURM_CONF" </dev/null >>"$w/slurm/log/start.log" 2>&1 ||
@@ -120,7 +122,12 @@ SLURM_AT_EXIT=()
   fi
   _slurm_stop_pid "$w/slurm/run/slurmd.pid" 20
   _slurm_stop_pid "$w/slurm/run/slurmctld.pid" 30
-  _slurm_stop_pid "$w/munge/munged.pid" 10
+  if [ -n "${SLURM_MUNGE:-}" ]; then
+    _slurm_stop_pid "$SLURM_MUNGE/munged.pid" 10
+    cp "$SLURM_MUNGE/munged.log" "$w/slurm/log/" 2>/dev/null || true
+    rm -rf "$SLURM_MUNGE"
+    SLURM_MUNGE=""
+  fi
   slurm_log "stopped (logs in $w/slurm/log)"
   return 0
 }
