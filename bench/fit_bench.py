@@ -54,13 +54,19 @@ from fit_reference import simulate, X  # noqa: E402
 TERMS = X + ["_cons"]
 
 
+# The fixed effects of the study: 15 years (2002-2016) and 96 HS2 chapters, as
+# in the `full` preset's panel (p = 115 parameters with model (4)'s x terms).
+YEARS = int(os.environ.get("KSPILL_BENCH_YEARS", "15"))
+INDUSTRIES = int(os.environ.get("KSPILL_BENCH_INDUSTRIES", "96"))
+
+
 def panel(rows):
-    d = os.path.join(WORK, "r%d" % rows)
+    d = os.path.join(WORK, "r%d-y%d-i%d" % (rows, YEARS, INDUSTRIES))
     os.makedirs(d, exist_ok=True)
     path = os.path.join(d, "panel.h5")
     if not os.path.exists(path):
         t0 = time.perf_counter()
-        simulate(path + ".tmp", rows, seed=2021)
+        simulate(path + ".tmp", rows, seed=2021, years=YEARS, industries=INDUSTRIES)
         os.replace(path + ".tmp", path)
         print(f"simulated {rows:,} rows in {time.perf_counter() - t0:.1f} s: {path}")
     return d

@@ -1,14 +1,15 @@
 /* ks_glm.c - see ks_glm.h.
  *
  * A row touches nz = nx + 1 dense terms (x and the intercept) and one level
- * of each fixed effect.  Rows go in chunks through three passes: the index
- * (which also turns the chunk's x into columns), the link's derivatives with
- * vectorised erfc/exp/log, and the sums.  The dense part of the gradient and
- * Hessian is summed four rows at a time in vector lanes (one lane per row
- * position mod 4): SIMD multiply-adds.  The fixed-effect part is one short
- * vector add per row and effect into a staging slot of its level (the
- * level's sums of w x, w and d1), moved into the Hessian once per call, and
- * one scalar add per pair of levels. */
+ * of each fixed effect.  Rows go in chunks through three passes: the index,
+ * the link's derivatives with vectorised erfc/exp/log, and the sums.  The
+ * dense part of the gradient and Hessian is summed four rows at a time in
+ * vector lanes (one lane per row position mod 4): SIMD multiply-adds.  The
+ * fixed effects are handled per run of rows with the same levels (stage fit
+ * sorts each block by levels, so a run is hundreds of rows): a run's levels
+ * add one constant to its index, and its own lanes, at the run's end, give
+ * the levels' rows of the gradient and Hessian (end_run).  No row gathers
+ * or scatters anything. */
 #include "ks_glm.h"
 
 #include <string.h>
@@ -16,28 +17,21 @@
 #include "ks_vmath.h"
 
 typedef double ks_v4 __attribute__((vector_size(32)));
+/* the same, read from any address of a double */
+typedef double ks_v4u __attribute__((vector_size(32), aligned(8), may_alias));
 
 static int tri_size(int nz)
 {
     return nz * (nz + 1) / 2;
 }
 
-/* Vectors per fixed-effect level in the staging table: a level's sums of
- * w x_j (j < nx), of w and of d1, padded to whole vectors. */
-static int stage_vectors(int nx)
-{
-    return (nx + 2 + 3) / 4;
-}
-
 size_t ks_glm_work_doubles(const ks_glm_rows *d)
 {
     int nz = d->nx + 1;
-    /* lanes (ll, gradient, triangle) | fixed-effect staging, two copies |
-     * u per chunk row | beta with a zero for the base level | t, d1, d2, ll
-     * and 2 scratch per chunk row */
-    return (size_t)4 * (size_t)(1 + nz + tri_size(nz)) +
-           4 * (size_t)(2 * (d->p + 1) + KS_GLM_CHUNK) * (size_t)stage_vectors(d->nx) + (size_t)d->p + 1 +
-           6 * (size_t)KS_GLM_CHUNK + 8;
+    /* lanes of the block and of the current run (ll, gradient, triangle) |
+     * beta with a zero for the base level | t, d1, d2, ll and 2 scratch per
+     * chunk row */
+    return 2 * (size_t)4 * (size_t)(1 + nz + tri_size(nz)) + (size_t)d->p + 1 + 6 * (size_t)KS_GLM_CHUNK + 8;
 }
 
 /* ---- the link's derivatives for many rows ---- */
@@ -47,13 +41,24 @@ size_t ks_glm_work_doubles(const ks_glm_rows *d)
  * rounded operations appear in them (no contraction in ISO C mode), so each
  * clone gives the same bits. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define KS_ROW_LOOP __attribute__((target_clones("avx512f", "avx2", "default")))
+#define KS_ROW_LOOP __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define KS_ROW_LOOP
 #endif
 
-/* Written without branches on the data (y is 0 or 1 at random: a branch on
- * it mispredicts half the time) so that the compiler vectorises the loops;
+/* Probit from one erfcx, one exp and one log1p per row, with a = |s|/sqrt 2
+ * (s = q t, q = 2y - 1), E = erfcx(a) and g = exp(-a^2), so that
+ * Phi(-|s|) = h = g E / 2:
+ *   s <= 0:  Phi(s) = h,      lambda = phi/Phi = sqrt(2/pi) / E,
+ *            log Phi(s) = -a^2 + log1p(E/2 - 1)   (no underflow: E/2 >= 1/(2a sqrt pi));
+ *   s > 0:   Phi(s) = 1 - h,  lambda = g / (sqrt(2 pi) (1 - h)),  log Phi(s) = log1p(-h).
+ * g = exp(-s^2/2) is taken from s itself (a^2 from the rounded a would be
+ * off by up to a^2 ULP), while E hardly feels the rounding of a (d log E/da
+ * ~ -1/a for large a).  E/2 - 1 is exact to half an ULP of 1, which log1p's derivative
+ * near E/2 keeps within an ULP or two of log(E/2) (and far below a^2 where E
+ * is small).  Below s = -37, -lambda (lambda + s) cancels: those rows take
+ * ks_glm_row's series.  Written without branches on the data (y is 0 or 1 at
+ * random: a branch mispredicts half the time), so that the loops vectorise;
  * c and e are the two halves of the scratch. */
 KS_ROW_LOOP static void probit_many(int64_t n, const double *restrict y, const double *restrict t,
                                     double *restrict d1, double *restrict d2, double *restrict ll,
@@ -61,31 +66,25 @@ KS_ROW_LOOP static void probit_many(int64_t n, const double *restrict y, const d
 {
     int tail = 0;
     for (int64_t i = 0; i < n; i++) {
-        double s = y[i] > 0.5 ? t[i] : -t[i];
-        c[i] = fabs(s) * 0.70710678118654752440;
-        e[i] = -0.5 * s * s;
+        c[i] = fabs(t[i]) * 0.70710678118654752440;
+        e[i] = -0.5 * t[i] * t[i];
     }
-    ks_vm_apply(KS_VM_ERFC, n, c, c); /* c = erfc(|s| / sqrt 2) = 2 Phi(-|s|) */
-    ks_vm_apply(KS_VM_EXP, n, e, e);
+    ks_vm_apply(KS_VM_ERFCX, n, c, c); /* c = E */
+    ks_vm_apply(KS_VM_EXP, n, e, ll);  /* ll = g, for now */
     for (int64_t i = 0; i < n; i++) {
-        double q = y[i] > 0.5 ? 1.0 : -1.0, s = q * t[i], half = 0.5 * c[i];
-        double Phi = s > 0.0 ? 1.0 - half : half;
-        double lam = 0.39894228040143267794 * e[i] / Phi;
+        double q = y[i] > 0.5 ? 1.0 : -1.0, s = q * t[i], E = c[i], h = 0.5 * (ll[i] * E);
+        double lam = s > 0.0 ? 0.39894228040143267794 * ll[i] / (1.0 - h) : 0.79788456080286535588 / E;
         d1[i] = q * lam;
         d2[i] = -lam * (lam + s);
-        /* log Phi: log1p(-Phi(-s)) above 0, log Phi below */
-        double v = s > 0.0 ? -half : half;
-        ll[i] = v;
-        e[i] = v;
+        c[i] = s > 0.0 ? -h : 0.5 * E - 1.0;
     }
-    ks_vm_apply(KS_VM_LOG1P, n, ll, ll);
-    ks_vm_apply(KS_VM_LOG, n, e, e);
+    ks_vm_apply(KS_VM_LOG1P, n, c, c);
     for (int64_t i = 0; i < n; i++) {
-        double s = y[i] > 0.5 ? t[i] : -t[i], above = ll[i], below = e[i];
-        ll[i] = s > 0.0 ? above : below;
+        double s = y[i] > 0.5 ? t[i] : -t[i];
+        ll[i] = s > 0.0 ? c[i] : e[i] + c[i];
         tail += s < -37.0;
     }
-    for (int64_t i = 0; tail && i < n; i++) /* erfc underflows: ks_glm_row's series */
+    for (int64_t i = 0; tail && i < n; i++) /* -lambda (lambda + s) cancels: ks_glm_row's series */
         if ((y[i] > 0.5 ? t[i] : -t[i]) < -37.0)
             ll[i] = ks_glm_row(KS_GLM_PROBIT, y[i], t[i], d1 + i, d2 + i);
 }
@@ -122,89 +121,154 @@ void ks_glm_link_many(int link, int64_t n, const double *y, const double *t, dou
 
 /* ---- sums ---- */
 
-/* The index t of rows [i0, i0 + n), in the order of ks_glm_index (so the
- * same bits). */
+/* t[r] = c + x_0 b_0 + x_1 b_1 + ... for a constant NX, left to right: one
+ * pass over t instead of one per x term. */
+#define KS_INDEX_FN(NX)                                                                            \
+    static inline __attribute__((always_inline)) void index_##NX(                                  \
+        const double *restrict x, int64_t ldx, int n, double c, const double *restrict beta,       \
+        double *restrict t)                                                                        \
+    {                                                                                              \
+        for (int r = 0; r < n; r++) {                                                              \
+            double v = c;                                                                          \
+            for (int j = 0; j < (NX); j++)                                                         \
+                v += x[j * ldx + r] * beta[j];                                                     \
+            t[r] = v;                                                                              \
+        }                                                                                          \
+    }
+KS_INDEX_FN(1)
+KS_INDEX_FN(2)
+KS_INDEX_FN(3)
+KS_INDEX_FN(4)
+KS_INDEX_FN(5)
+KS_INDEX_FN(6)
+KS_INDEX_FN(7)
+#undef KS_INDEX_FN
+
+/* The index t of rows [i0, i0 + n), which have the same fixed-effect
+ * levels, in the order of ks_glm_index (so the same bits): the intercept and
+ * the levels' effects first, then the x terms. */
 KS_ROW_LOOP static void index_rows(const ks_glm_rows *d, int64_t i0, int n, const double *restrict beta,
                                    const double *restrict bz, double *restrict t)
 {
     const int nx = d->nx, nfe = d->nfe;
-    const int32_t *restrict fe = d->fe + i0 * nfe;
+    const int32_t *fe = d->fe + i0 * nfe;
+    const double *x = d->x + i0;
+    double c = beta[nx];
+    for (int f = 0; f < nfe; f++)
+        c += bz[fe[f] + 1];
+    switch (nx) {
+#define KS_INDEX_CASE(NX)                                                                          \
+    case NX: index_##NX(x, d->ldx, n, c, beta, t); return;
+        KS_INDEX_CASE(1)
+        KS_INDEX_CASE(2)
+        KS_INDEX_CASE(3)
+        KS_INDEX_CASE(4)
+        KS_INDEX_CASE(5)
+        KS_INDEX_CASE(6)
+        KS_INDEX_CASE(7)
+#undef KS_INDEX_CASE
+    default: break;
+    }
     for (int r = 0; r < n; r++)
-        t[r] = beta[nx];
+        t[r] = c;
     for (int j = 0; j < nx; j++) {
-        const double b = beta[j], *restrict col = d->x + j * d->ldx + i0;
+        const double b = beta[j], *restrict col = x + j * d->ldx;
         for (int r = 0; r < n; r++)
             t[r] += col[r] * b;
     }
-    if (nfe == 2) { /* one pass, the same order of additions */
-        for (int r = 0; r < n; r++)
-            t[r] = (t[r] + bz[fe[2 * r] + 1]) + bz[fe[2 * r + 1] + 1];
-        return;
+}
+
+/* Four consecutive values of a column into the vector V; the last group of
+ * a segment may have fewer than four rows left (LEFT < 4): zeros beyond them.
+ * A macro: a function taking &V would keep V in memory. */
+#define KS_LOAD4(V, COL, LEFT)                                                                     \
+    do {                                                                                           \
+        const double *c_ = (COL);                                                                  \
+        const int left_ = (LEFT);                                                                  \
+        if (left_ >= 4)                                                                            \
+            (V) = *(const ks_v4u *)c_;                                                             \
+        else                                                                                       \
+            (V) = (ks_v4){left_ > 0 ? c_[0] : 0.0, left_ > 1 ? c_[1] : 0.0, left_ > 2 ? c_[2] : 0.0, \
+                          0.0};                                                                    \
+    } while (0)
+
+/* The dense part of rows [i0, i0 + n) (d1, d2 and ll of those rows) into
+ * lanes = [ll, gradient (nz), triangle (nz (nz + 1) / 2)].  The body is
+ * written once for a constant NZ and instantiated for nz = 2 .. 8 with arrays
+ * of exactly that size, so that the compiler unrolls the triangle and keeps
+ * every lane in a register for the whole segment (arrays sized for the
+ * largest nz stay in memory, and each add then waits for a store). */
+#define KS_DENSE_BODY(NZ)                                                                          \
+    {                                                                                              \
+        enum { nz_ = (NZ), nx_ = (NZ) - 1, ntri_ = (NZ) * ((NZ) + 1) / 2 };                        \
+        ks_v4 lll = lanes[0], lg[NZ], lh[(NZ) * ((NZ) + 1) / 2];                                   \
+        for (int j = 0; j < nz_; j++)                                                              \
+            lg[j] = lanes[1 + j];                                                                  \
+        for (int t = 0; t < ntri_; t++)                                                            \
+            lh[t] = lanes[1 + nz_ + t];                                                            \
+        for (int r = 0; r < n; r += 4) {                                                           \
+            ks_v4 z[NZ] = {0}, w, g1, l;                                                           \
+            KS_LOAD4(w, d2 + r, n - r); /* a segment's last group: zeros beyond it */                \
+            KS_LOAD4(g1, d1 + r, n - r);                                                             \
+            KS_LOAD4(l, ll + r, n - r);                                                              \
+            for (int j = 0; j < nx_; j++)                                                          \
+                KS_LOAD4(z[j], d->x + j * d->ldx + i0 + r, n - r);                                   \
+            z[nx_] = (ks_v4){1.0, 1.0, 1.0, 1.0};                                                  \
+            lll += l;                                                                              \
+            for (int j = 0; j < nz_; j++)                                                          \
+                lg[j] += g1 * z[j];                                                                \
+            if (!want_hessian)                                                                     \
+                continue;                                                                          \
+            for (int a = 0, t = 0; a < nz_; a++) {                                                 \
+                ks_v4 wa = w * z[a];                                                               \
+                for (int b = a; b < nz_; b++)                                                      \
+                    lh[t++] += wa * z[b];                                                          \
+            }                                                                                      \
+        }                                                                                          \
+        lanes[0] = lll;                                                                            \
+        for (int j = 0; j < nz_; j++)                                                              \
+            lanes[1 + j] = lg[j];                                                                  \
+        for (int t = 0; t < ntri_; t++)                                                            \
+            lanes[1 + nz_ + t] = lh[t];                                                            \
     }
-    for (int f = 0; f < nfe; f++)
-        for (int r = 0; r < n; r++)
-            t[r] += bz[fe[r * nfe + f] + 1];
-}
 
-/* Four consecutive values of a column; the last group of a chunk may have
- * fewer than four rows left (left < 4): zeros beyond them. */
-static inline void load4(ks_v4 *v, const double *col, int left)
-{
-    *v = (ks_v4){0.0, 0.0, 0.0, 0.0};
-    if (left >= 4)
-        memcpy(v, col, sizeof *v);
-    else
-        for (int k = 0; k < left; k++)
-            (*v)[k] = col[k];
-}
+#define KS_DENSE_FN(NZ)                                                                            \
+    static inline __attribute__((always_inline)) void dense_rows_##NZ(                             \
+        const ks_glm_rows *d, int64_t i0, int n, const double *restrict d1, const double *restrict d2, \
+        const double *restrict ll, int want_hessian, ks_v4 *restrict lanes) KS_DENSE_BODY(NZ)
+KS_DENSE_FN(2)
+KS_DENSE_FN(3)
+KS_DENSE_FN(4)
+KS_DENSE_FN(5)
+KS_DENSE_FN(6)
+KS_DENSE_FN(7)
+KS_DENSE_FN(8)
+#undef KS_DENSE_FN
 
-/* The x terms of rows i0 + r .. i0 + r + 3 as vectors (zero beyond n). */
-static inline void load_x4(const ks_glm_rows *d, int64_t i0, int r, int n, ks_v4 *z)
+/* Any nz up to KS_GLM_MAX_NZ (lanes in memory: slower, never wrong). */
+static void dense_rows_any(const ks_glm_rows *d, int64_t i0, int n, const double *restrict d1,
+                           const double *restrict d2, const double *restrict ll, int want_hessian,
+                           ks_v4 *restrict lanes)
 {
-    for (int j = 0; j < d->nx; j++)
-        load4(&z[j], d->x + j * d->ldx + i0 + r, n - r);
-}
-
-/* The dense part of rows [i0, i0 + n); d1, d2 and ll padded with zeros to
- * a multiple of 4.  Written for a constant nz: dense_rows calls it with
- * nz = 2 .. 8 spelled out, so that the compiler unrolls the triangle and
- * keeps the lanes in registers for the whole chunk. */
-static inline __attribute__((always_inline)) void dense_rows_nz(const ks_glm_rows *d, int64_t i0, int n,
-                                                                const double *restrict d1,
-                                                                const double *restrict d2,
-                                                                const double *restrict ll,
-                                                                int want_hessian, ks_v4 *restrict lanes,
-                                                                const int nz)
-{
-    const int nx = nz - 1, ntri = nz * (nz + 1) / 2;
-    ks_v4 lll = lanes[0], lg[KS_GLM_MAX_NZ], lh[KS_GLM_MAX_NZ * (KS_GLM_MAX_NZ + 1) / 2];
-    for (int j = 0; j < nz; j++)
-        lg[j] = lanes[1 + j];
-    for (int t = 0; t < ntri; t++)
-        lh[t] = lanes[1 + nz + t];
+    const int nz = d->nx + 1, nx = d->nx;
+    ks_v4 *lg = lanes + 1, *lh = lanes + 1 + nz;
     for (int r = 0; r < n; r += 4) {
         ks_v4 z[KS_GLM_MAX_NZ], w, g1, l;
-        memcpy(&w, d2 + r, sizeof w);
-        memcpy(&g1, d1 + r, sizeof g1);
-        memcpy(&l, ll + r, sizeof l);
-        load_x4(d, i0, r, n, z);
+        KS_LOAD4(w, d2 + r, n - r);
+        KS_LOAD4(g1, d1 + r, n - r);
+        KS_LOAD4(l, ll + r, n - r);
+        for (int j = 0; j < nx; j++)
+            KS_LOAD4(z[j], d->x + j * d->ldx + i0 + r, n - r);
         z[nx] = (ks_v4){1.0, 1.0, 1.0, 1.0};
-        lll += l;
+        lanes[0] += l;
         for (int j = 0; j < nz; j++)
             lg[j] += g1 * z[j];
-        if (!want_hessian)
-            continue;
-        for (int a = 0, t = 0; a < nz; a++) {
+        for (int a = 0, t = 0; want_hessian && a < nz; a++) {
             ks_v4 wa = w * z[a];
             for (int b = a; b < nz; b++)
                 lh[t++] += wa * z[b];
         }
     }
-    lanes[0] = lll;
-    for (int j = 0; j < nz; j++)
-        lanes[1 + j] = lg[j];
-    for (int t = 0; t < ntri; t++)
-        lanes[1 + nz + t] = lh[t];
 }
 
 KS_ROW_LOOP static void dense_rows(const ks_glm_rows *d, int64_t i0, int n, const double *restrict d1,
@@ -213,7 +277,7 @@ KS_ROW_LOOP static void dense_rows(const ks_glm_rows *d, int64_t i0, int n, cons
 {
     switch (d->nx + 1) {
 #define KS_DENSE_CASE(NZ)                                                                          \
-    case NZ: dense_rows_nz(d, i0, n, d1, d2, ll, want_hessian, lanes, NZ); break;
+    case NZ: dense_rows_##NZ(d, i0, n, d1, d2, ll, want_hessian, lanes); break;
         KS_DENSE_CASE(2)
         KS_DENSE_CASE(3)
         KS_DENSE_CASE(4)
@@ -222,162 +286,111 @@ KS_ROW_LOOP static void dense_rows(const ks_glm_rows *d, int64_t i0, int n, cons
         KS_DENSE_CASE(7)
         KS_DENSE_CASE(8)
 #undef KS_DENSE_CASE
-    default: dense_rows_nz(d, i0, n, d1, d2, ll, want_hessian, lanes, d->nx + 1); break;
+    default: dense_rows_any(d, i0, n, d1, d2, ll, want_hessian, lanes); break;
     }
 }
 
-/* fe_rows for two fixed effects and nx <= 6 (two vectors per level): a
- * level's u are summed in registers while it repeats from row to row (the
- * panel is sorted by year, so the year's level changes a few times per
- * block) and added to its staging slot when it changes. */
-static inline __attribute__((always_inline)) void fe_rows_two(const int32_t *restrict fe, int n,
-                                                              const double *restrict d2, int want_hessian,
-                                                              int p, double *restrict h,
-                                                              ks_v4 *restrict stage,
-                                                              const ks_v4 *restrict uc)
+/* ---- runs of rows with the same fixed-effect levels ---- */
+
+/* Whether rows i and j have the same level of every fixed effect. */
+static inline int same_levels(const int32_t *fe, int nfe, int64_t i, int64_t j)
 {
-    const ks_v4 zero = {0.0, 0.0, 0.0, 0.0};
-    ks_v4 a0 = zero, b0 = zero, a1 = zero, b1 = zero;
-    int32_t c0 = fe[0], c1 = fe[1];
-    double dummy = 0.0;
-    for (int r = 0; r < n; r++) {
-        const int32_t k0 = fe[2 * r], k1 = fe[2 * r + 1];
-        const ks_v4 *u = uc + 2 * (int64_t)r;
-        if (k0 != c0) {
-            ks_v4 *slot = stage + 2 * (int64_t)(c0 + 1);
-            slot[0] += a0;
-            slot[1] += b0;
-            a0 = b0 = zero;
-            c0 = k0;
-        }
-        if (k1 != c1) {
-            ks_v4 *slot = stage + 2 * (int64_t)(c1 + 1);
-            slot[0] += a1;
-            slot[1] += b1;
-            a1 = b1 = zero;
-            c1 = k1;
-        }
-        a0 += u[0];
-        b0 += u[1];
-        a1 += u[0];
-        b1 += u[1];
-        double *cell = want_hessian && k0 >= 0 && k1 >= 0 ? h + (int64_t)k0 * p + k1 : &dummy;
-        *cell += d2[r];
-    }
-    if (n > 0) {
-        ks_v4 *slot = stage + 2 * (int64_t)(c0 + 1);
-        slot[0] += a0;
-        slot[1] += b0;
-        slot = stage + 2 * (int64_t)(c1 + 1);
-        slot[0] += a1;
-        slot[1] += b1;
-    }
+    for (int f = 0; f < nfe; f++)
+        if (fe[i * nfe + f] != fe[j * nfe + f])
+            return 0;
+    return 1;
 }
 
-/* The fixed-effect part of rows [i0, i0 + n).  Each row adds the vector
- * u = (w x, w, d1) to the staging slot of its level of every fixed effect
- * (slot k + 1 for parameter k, slot 0 for the base level, whose sums are not
- * parameters: no branch), and w to H[k1][k2] for each pair of levels.
- * Even and odd rows use two copies of the staging table: rows sorted by
- * year hit the same slot one after another, and one copy would chain every
- * add to the previous one.  The u of the whole chunk are written first and
- * read back as vectors later (a vector read just after element-wise writes
- * stalls). */
-KS_ROW_LOOP static void fe_rows(const ks_glm_rows *d, int64_t i0, int n, const double *restrict d1,
-                                const double *restrict d2, int want_hessian, double *restrict h,
-                                ks_v4 *restrict stage, ks_v4 *restrict uc)
+/* The position of H[a][b] (a <= b < nz) in the lanes' triangle. */
+static inline int tri_at(int a, int b, int nz)
 {
-    const int nx = d->nx, nfe = d->nfe, p = d->p, sv = stage_vectors(nx);
-    const int64_t copy = (int64_t)(p + 1) * sv;
-    double dummy = 0.0;
-    for (int r = 0; r < n; r++) {
-        double *uv = (double *)(uc + (int64_t)r * sv);
-        for (int j = nx + 2; j < 4 * sv; j++)
-            uv[j] = 0.0;
-        uv[nx] = d2[r];
-        uv[nx + 1] = d1[r];
-    }
-    for (int j = 0; j < nx; j++) {
-        const double *restrict col = d->x + j * d->ldx + i0;
-        for (int r = 0; r < n; r++)
-            ((double *)(uc + (int64_t)r * sv))[j] = d2[r] * col[r];
-    }
-    if (nfe == 2 && sv == 2) { /* the paper's case: runs of a level summed in registers */
-        fe_rows_two(d->fe + i0 * 2, n, d2, want_hessian, p, h, stage, uc);
-        return;
-    }
-    for (int r = 0; r < n; r++) {
-        const int32_t *fe = d->fe + (i0 + r) * nfe;
-        const ks_v4 *u = uc + (int64_t)r * sv;
-        ks_v4 *half = stage + (r & 1) * copy;
-        for (int f = 0; f < nfe; f++) {
-            ks_v4 *slot = half + (int64_t)(fe[f] + 1) * sv;
-            if (sv == 2) { /* nx = 1 .. 6, the common case: no loop */
-                slot[0] += u[0];
-                slot[1] += u[1];
-            } else {
-                for (int v = 0; v < sv; v++)
-                    slot[v] += u[v];
-            }
-            for (int f2 = f + 1; f2 < nfe; f2++) {
-                int both = want_hessian && fe[f] >= 0 && fe[f2] >= 0;
-                double *cell = both ? h + (int64_t)fe[f] * p + fe[f2] : &dummy;
-                *cell += d2[r];
-            }
-        }
-    }
+    return a * nz - a * (a - 1) / 2 + (b - a);
 }
 
-/* Lanes and staging slots into acc, in a fixed order. */
-static void fold(const ks_glm_rows *d, const ks_v4 *lanes, const ks_v4 *stage, int want_hessian,
-                 double *acc)
-{
-    const int nx = d->nx, nz = nx + 1, p = d->p, sv = stage_vectors(nx);
-    const int64_t copy = (int64_t)(p + 1) * sv;
-    double *g = acc + 1, *h = acc + 1 + p;
 #define KS_LANES(v) (((v)[0] + (v)[1]) + ((v)[2] + (v)[3]))
+
+/* A run of rows whose fixed-effect levels are `lev` ends: its lanes go into
+ * the block's lanes, and into the rows and columns of its levels.  A
+ * level's parameter sees z_k = 1 on every row of the run, so its gradient is
+ * the run's sum of d1 (the intercept's lane), H[j][k] the run's sum of
+ * w z_j (the intercept's column of the triangle), and H[k][k] and H[k][k2]
+ * the run's sum of w.  Rows sorted by level (ks_fit_data.c sorts each block)
+ * make runs long, and the fixed effects then cost nothing per row. */
+static void end_run(const ks_glm_rows *d, const int32_t *lev, int want_hessian, ks_v4 *restrict run,
+                    ks_v4 *restrict total, double *restrict acc)
+{
+    const int nx = d->nx, nz = nx + 1, p = d->p, nlanes = 1 + nz + (want_hessian ? tri_size(nz) : 0);
+    double *g = acc + 1, *h = acc + 1 + p;
+    const double sd1 = KS_LANES(run[1 + nx]), sw = KS_LANES(run[1 + nz + tri_at(nx, nx, nz)]);
+    for (int f = 0; f < d->nfe; f++) {
+        const int32_t k = lev[f];
+        if (k < 0) /* the base level: not a parameter */
+            continue;
+        g[k] += sd1;
+        if (!want_hessian)
+            continue;
+        for (int j = 0; j < nz; j++)
+            h[(int64_t)j * p + k] += KS_LANES(run[1 + nz + tri_at(j, nx, nz)]);
+        h[(int64_t)k * p + k] += sw;
+        for (int f2 = f + 1; f2 < d->nfe; f2++)
+            if (lev[f2] >= 0) /* levels of later effects have higher indices */
+                h[(int64_t)k * p + lev[f2]] += sw;
+    }
+    for (int v = 0; v < nlanes; v++) {
+        total[v] += run[v];
+        run[v] = (ks_v4){0.0, 0.0, 0.0, 0.0};
+    }
+}
+
+/* The block's lanes into acc, in a fixed order. */
+static void fold(const ks_glm_rows *d, const ks_v4 *lanes, int want_hessian, double *acc)
+{
+    const int nz = d->nx + 1, p = d->p;
+    double *g = acc + 1, *h = acc + 1 + p;
     acc[0] += KS_LANES(lanes[0]);
     for (int j = 0; j < nz; j++)
         g[j] += KS_LANES(lanes[1 + j]);
     for (int a = 0, t = 0; want_hessian && a < nz; a++)
         for (int b = a; b < nz; b++, t++)
             h[(int64_t)a * p + b] += KS_LANES(lanes[1 + nz + t]);
-#undef KS_LANES
-    for (int k = nz; k < p; k++) {
-        const double *even = (const double *)(stage + (int64_t)(k + 1) * sv);
-        const double *odd = (const double *)(stage + copy + (int64_t)(k + 1) * sv);
-        g[k] += even[nx + 1] + odd[nx + 1];
-        if (!want_hessian)
-            continue;
-        for (int j = 0; j < nz; j++) /* H[j][k] for x_j and the intercept */
-            h[(int64_t)j * p + k] += even[j] + odd[j];
-        h[(int64_t)k * p + k] += even[nx] + odd[nx];
-    }
 }
+
+#undef KS_LANES
 
 void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, int64_t end,
                        int want_hessian, double *acc, double *work)
 {
-    const int nx = d->nx, nz = nx + 1, p = d->p, sv = stage_vectors(nx);
-    const size_t nlanes = (size_t)(1 + nz + tri_size(nz)), nstage = 2 * (size_t)(p + 1) * (size_t)sv;
-    ks_v4 *lanes = (ks_v4 *)__builtin_assume_aligned(work, 32), *stage = lanes + nlanes;
-    ks_v4 *uc = stage + nstage;
-    double *bz = (double *)(uc + (size_t)KS_GLM_CHUNK * (size_t)sv);
+    const int nfe = d->nfe, p = d->p;
+    const size_t nlanes = (size_t)(1 + d->nx + 1 + tri_size(d->nx + 1));
+    ks_v4 *total = (ks_v4 *)__builtin_assume_aligned(work, 32), *run = total + nlanes;
+    double *bz = (double *)(run + nlanes);
     double *t = bz + p + 1, *d1 = t + KS_GLM_CHUNK, *d2 = d1 + KS_GLM_CHUNK, *ll = d2 + KS_GLM_CHUNK;
     double *tmp = ll + KS_GLM_CHUNK;
-    memset(lanes, 0, sizeof *lanes * (nlanes + nstage));
+    memset(total, 0, sizeof *total * 2 * nlanes);
     bz[0] = 0.0; /* the base level's index is -1 */
     memcpy(bz + 1, beta, sizeof *bz * (size_t)p);
     for (int64_t i0 = begin; i0 < end; i0 += KS_GLM_CHUNK) {
-        int n = end - i0 < KS_GLM_CHUNK ? (int)(end - i0) : KS_GLM_CHUNK;
-        index_rows(d, i0, n, beta, bz, t);
+        const int n = end - i0 < KS_GLM_CHUNK ? (int)(end - i0) : KS_GLM_CHUNK;
+        /* the chunk's segments of equal levels: the index, then the link
+         * for the whole chunk, then the sums segment by segment */
+        int seg[KS_GLM_CHUNK + 1], nseg = 0;
+        for (int r = 0; r < n; r++)
+            if (r == 0 || !same_levels(d->fe, nfe, i0 + r, i0 + r - 1))
+                seg[nseg++] = r;
+        seg[nseg] = n;
+        for (int k = 0; k < nseg; k++)
+            index_rows(d, i0 + seg[k], seg[k + 1] - seg[k], beta, bz, t + seg[k]);
         ks_glm_link_many(d->link, n, d->y + i0, t, d1, d2, ll, tmp);
-        for (int r = n; r < ((n + 3) & ~3); r++)
-            d1[r] = d2[r] = ll[r] = 0.0;
-        dense_rows(d, i0, n, d1, d2, ll, want_hessian, lanes);
-        fe_rows(d, i0, n, d1, d2, want_hessian, acc + 1 + p, stage, uc);
+        for (int k = 0; k < nseg; k++) {
+            const int s0 = seg[k];
+            if (i0 + s0 > begin && !same_levels(d->fe, nfe, i0 + s0, i0 + s0 - 1))
+                end_run(d, d->fe + (i0 + s0 - 1) * nfe, want_hessian, run, total, acc);
+            dense_rows(d, i0 + s0, seg[k + 1] - s0, d1 + s0, d2 + s0, ll + s0, want_hessian, run);
+        }
     }
-    fold(d, lanes, stage, want_hessian, acc);
+    if (end > begin)
+        end_run(d, d->fe + (end - 1) * nfe, want_hessian, run, total, acc);
+    fold(d, total, want_hessian, acc);
 }
 
 void ks_glm_symmetrize(double *h, int p)

@@ -113,17 +113,17 @@ static inline int ks_glm_nz(const ks_glm_rows *d, int64_t i, int *idx, double *v
     return m;
 }
 
-/* x_i'beta of row i. */
+/* x_i'beta of row i: the intercept and the fixed effects first, then the x
+ * terms (the order of the vector kernel, so the same bits). */
 static inline double ks_glm_index(const ks_glm_rows *d, int64_t i, const double *beta)
 {
     double t = beta[d->nx];
-    for (int j = 0; j < d->nx; j++)
-        t += d->x[j * d->ldx + i] * beta[j];
     for (int f = 0; f < d->nfe; f++) {
         int32_t k = d->fe[i * d->nfe + f];
-        if (k >= 0)
-            t += beta[k];
+        t += k >= 0 ? beta[k] : 0.0;
     }
+    for (int j = 0; j < d->nx; j++)
+        t += d->x[j * d->ldx + i] * beta[j];
     return t;
 }
 
@@ -146,7 +146,9 @@ void ks_glm_link_many(int link, int64_t n, const double *y, const double *t, dou
  * function of begin and end alone (never of the caller's thread), so the
  * same block always gives the same bits.  work: ks_glm_work_doubles(d)
  * doubles, 64-byte aligned.
- * With want_hessian = 0 only loglik and gradient are touched. */
+ * With want_hessian = 0 only loglik and gradient are touched.
+ * Any row order is correct; rows with equal fixed-effect levels next to each
+ * other are fast (the fixed effects are summed once per run of equal levels). */
 void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, int64_t end,
                        int want_hessian, double *acc, double *work);
 

@@ -1,7 +1,7 @@
 /* ks_vmath_loop.h - the loop shared by the instruction-set files of
  * ks_vmath: whole vectors straight from the arrays, then the tail copied
- * into a padded vector (1.0 is a harmless argument for exp, log, log1p and
- * erfc), so every element goes through the same vector function. */
+ * into a padded vector (1.0 is a harmless argument for exp, log, log1p,
+ * erfc and erfcx), so every element goes through the same vector function. */
 #ifndef KS_VMATH_LOOP_H
 #define KS_VMATH_LOOP_H
 

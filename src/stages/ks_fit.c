@@ -168,6 +168,9 @@ static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, con
     r->spec = m;
     rc = ks_fit_design_build(ctx, pn, m, &d);
     if (rc == KS_OK)
+        ks_info(ctx, "fit: model %s: design of %lld rows x %d parameters in %.2f s", m->name,
+                (long long)d.n, d.p, ks_now() - t0);
+    if (rc == KS_OK)
         rc = ks_calloc(ctx, &st.beta, (size_t)d.p, sizeof(double), "beta");
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &st.g, (size_t)d.p, sizeof(double), "gradient");

@@ -12,6 +12,7 @@
 #include "ks_h5.h"
 #include "ks_log.h"
 #include "ks_mpi.h"
+#include "ks_radix.h"
 
 int ks_fit_note(ks_ctx *ctx, ks_fit_design *d, const char *fmt, ...)
 {
@@ -603,10 +604,47 @@ static int note_empty_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design 
     return KS_OK;
 }
 
+/* The parameter index of row r's level of fixed effect f (-1: base level). */
+static int32_t fe_param(const ks_fit_panel *pn, const ks_fit_design *d, int f, int64_t r)
+{
+    return d->fe_index[f][(int64_t)pn->cols[d->fe_col[f]][r] - d->fe_min[f]];
+}
+
+/* The kept rows of panel rows [r0, r1) in the order the block is stored:
+ * sorted by their fixed-effect levels (stable: panel order within equal
+ * levels), so that the kernel meets long runs of equal levels (ks_glm.h).
+ * The order is a function of the block's rows alone, as every sum must be.
+ * The levels (index + 1, at most p) are packed into one key, the first
+ * effect highest; effects that do not fit in 64 bits are left out of the
+ * key (the order is then only coarser). */
+static int64_t block_order(const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s, int64_t r0,
+                           int64_t r1, uint64_t *key, int64_t *row, uint64_t *tmp_key, int64_t *tmp_row)
+{
+    int bits = 1, nkey;
+    int64_t m = 0;
+    while (bits < 63 && ((int64_t)1 << bits) <= d->p)
+        bits++;
+    nkey = d->nfe < 64 / bits ? d->nfe : 64 / bits;
+    for (int64_t r = r0; r < r1; r++) {
+        uint64_t k = 0;
+        if (!s->keep[r])
+            continue;
+        for (int f = 0; f < nkey; f++)
+            k = (k << bits) | (uint64_t)(fe_param(pn, d, f, r) + 1);
+        key[m] = k;
+        row[m++] = r;
+    }
+    if (nkey > 0)
+        ks_radix_sort_pairs(key, row, (size_t)m, tmp_key, tmp_row);
+    return m;
+}
+
 static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s)
 {
     int64_t n = 0, k = 0;
     size_t one;
+    uint64_t *key = NULL, *tmp_key = NULL;
+    int64_t *row = NULL, *tmp_row = NULL;
     for (int64_t r = 0; r < pn->nrows; r++)
         n += s->keep[r];
     one = n ? (size_t)n : 1;
@@ -620,14 +658,21 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
         KS_CHECK(ks_calloc(ctx, &d->cl, one, sizeof(int64_t), "clusters"));
         KS_CHECK(ks_calloc(ctx, &d->gpos, one, sizeof(int64_t), "design rows"));
     }
-    for (int64_t b = 0; b < d->nblocks; b++) {
+    int rc = ks_calloc(ctx, &key, KS_FIT_BLOCK, sizeof *key, "block order");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &tmp_key, KS_FIT_BLOCK, sizeof *tmp_key, "block order");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &row, KS_FIT_BLOCK, sizeof *row, "block order");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &tmp_row, KS_FIT_BLOCK, sizeof *tmp_row, "block order");
+    for (int64_t b = 0; rc == KS_OK && b < d->nblocks; b++) {
         int64_t r0 = b * KS_FIT_BLOCK, r1 = r0 + KS_FIT_BLOCK;
         if (r1 > pn->nrows)
             r1 = pn->nrows;
         d->block_start[b] = k;
-        for (int64_t r = r0; r < r1; r++) {
-            if (!s->keep[r])
-                continue;
+        int64_t m = block_order(pn, d, s, r0, r1, key, row, tmp_key, tmp_row);
+        for (int64_t i = 0; i < m; i++, k++) {
+            const int64_t r = row[i];
             for (int j = 0; j < d->nx; j++) {
                 double v = pn->cols[d->factor[j][0]][r];
                 if (d->factor[j][1] >= 0)
@@ -636,17 +681,19 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
             }
             d->y[k] = pn->cols[s->ycol][r];
             for (int f = 0; f < d->nfe; f++)
-                d->fe[k * d->nfe + f] =
-                    d->fe_index[f][(int64_t)pn->cols[d->fe_col[f]][r] - d->fe_min[f]];
+                d->fe[k * d->nfe + f] = fe_param(pn, d, f, r);
             if (d->cl) {
                 d->cl[k] = (int64_t)pn->cols[d->cluster_col][r];
                 d->gpos[k] = pn->row0 + r;
             }
-            k++;
         }
     }
     d->block_start[d->nblocks] = k;
-    return KS_OK;
+    free(key);
+    free(tmp_key);
+    free(row);
+    free(tmp_row);
+    return rc;
 }
 
 /* ---- standardization: two fixed-order passes (mean, then squares) ---- */
