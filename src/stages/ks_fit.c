@@ -168,7 +168,7 @@ static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, con
     r->spec = m;
     rc = ks_fit_design_build(ctx, pn, m, &d);
     if (rc == KS_OK)
-        ks_info(ctx, "fit: model %s: design of %lld rows x %d parameters in %.2f s", m->name,
+        ks_info(ctx, "fit: model %s: design of %lld rows x %d parameters in %.3f s", m->name,
                 (long long)d.n, d.p, ks_now() - t0);
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &st.beta, (size_t)d.p, sizeof(double), "beta");
@@ -218,7 +218,7 @@ static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, con
         snprintf(r->message, sizeof r->message, "%.511s", d.notes.data);
     r->seconds = ks_now() - t0;
     if (r->estimated)
-        ks_info(ctx, "model %s: N = %lld, loglik %.6f, %d iterations%s, %.2f s", m->name,
+        ks_info(ctx, "model %s: N = %lld, loglik %.6f, %d iterations%s, %.3f s", m->name,
                 (long long)r->n, r->loglik, r->iterations, r->converged ? "" : " (NOT converged)",
                 r->seconds);
     ks_fit_design_free(&d);

@@ -639,6 +639,40 @@ static int64_t block_order(const ks_fit_panel *pn, const ks_fit_design *d, const
     return m;
 }
 
+/* Rows row[0..m) of the panel into design rows k0 .. k0 + m, one column at
+ * a time: the rows of a block, sorted, jump about within it, and a column's
+ * block (512 KB) stays in cache while all the block's columns would not. */
+static void copy_rows(const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s, const int64_t *row,
+                      int64_t m, int64_t k0)
+{
+    const int64_t n = d->n_local;
+    for (int j = 0; j < d->nx; j++) {
+        const double *a = pn->cols[d->factor[j][0]];
+        double *dst = d->x + j * n + k0; /* by columns: ks_glm.h */
+        if (d->factor[j][1] >= 0) {
+            const double *b = pn->cols[d->factor[j][1]];
+            for (int64_t i = 0; i < m; i++)
+                dst[i] = a[row[i]] * b[row[i]];
+        } else {
+            for (int64_t i = 0; i < m; i++)
+                dst[i] = a[row[i]];
+        }
+    }
+    const double *y = pn->cols[s->ycol];
+    for (int64_t i = 0; i < m; i++)
+        d->y[k0 + i] = y[row[i]];
+    for (int f = 0; f < d->nfe; f++)
+        for (int64_t i = 0; i < m; i++)
+            d->fe[(k0 + i) * d->nfe + f] = fe_param(pn, d, f, row[i]);
+    if (d->cl) {
+        const double *cl = pn->cols[d->cluster_col];
+        for (int64_t i = 0; i < m; i++) {
+            d->cl[k0 + i] = (int64_t)cl[row[i]];
+            d->gpos[k0 + i] = pn->row0 + row[i];
+        }
+    }
+}
+
 static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s)
 {
     int64_t n = 0, k = 0;
@@ -671,22 +705,8 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
             r1 = pn->nrows;
         d->block_start[b] = k;
         int64_t m = block_order(pn, d, s, r0, r1, key, row, tmp_key, tmp_row);
-        for (int64_t i = 0; i < m; i++, k++) {
-            const int64_t r = row[i];
-            for (int j = 0; j < d->nx; j++) {
-                double v = pn->cols[d->factor[j][0]][r];
-                if (d->factor[j][1] >= 0)
-                    v *= pn->cols[d->factor[j][1]][r];
-                d->x[j * n + k] = v; /* by columns: ks_glm.h */
-            }
-            d->y[k] = pn->cols[s->ycol][r];
-            for (int f = 0; f < d->nfe; f++)
-                d->fe[k * d->nfe + f] = fe_param(pn, d, f, r);
-            if (d->cl) {
-                d->cl[k] = (int64_t)pn->cols[d->cluster_col][r];
-                d->gpos[k] = pn->row0 + r;
-            }
-        }
+        copy_rows(pn, d, s, row, m, k);
+        k += m;
     }
     d->block_start[d->nblocks] = k;
     free(key);
