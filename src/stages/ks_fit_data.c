@@ -666,10 +666,8 @@ static void copy_rows(const ks_fit_panel *pn, ks_fit_design *d, const ks_sample 
             d->fe[(k0 + i) * d->nfe + f] = fe_param(pn, d, f, row[i]);
     if (d->cl) {
         const double *cl = pn->cols[d->cluster_col];
-        for (int64_t i = 0; i < m; i++) {
+        for (int64_t i = 0; i < m; i++)
             d->cl[k0 + i] = (int64_t)cl[row[i]];
-            d->gpos[k0 + i] = pn->row0 + row[i];
-        }
     }
 }
 
@@ -688,10 +686,9 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
     KS_CHECK(ks_calloc(ctx, &d->y, one, sizeof(double), "design y"));
     KS_CHECK(ks_calloc(ctx, &d->fe, one * (size_t)(d->nfe ? d->nfe : 1), sizeof(int32_t), "design fe"));
     KS_CHECK(ks_calloc(ctx, &d->block_start, (size_t)d->nblocks + 1, sizeof(int64_t), "blocks"));
-    if (d->cluster_col >= 0) { /* cluster sums need the rows' global order */
+    d->block0 = pn->block0;
+    if (d->cluster_col >= 0)
         KS_CHECK(ks_calloc(ctx, &d->cl, one, sizeof(int64_t), "clusters"));
-        KS_CHECK(ks_calloc(ctx, &d->gpos, one, sizeof(int64_t), "design rows"));
-    }
     int rc = ks_calloc(ctx, &key, KS_FIT_BLOCK, sizeof *key, "block order");
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &tmp_key, KS_FIT_BLOCK, sizeof *tmp_key, "block order");
@@ -818,7 +815,6 @@ void ks_fit_design_free(ks_fit_design *d)
     free(d->y);
     free(d->fe);
     free(d->cl);
-    free(d->gpos);
     free(d->block_start);
     free(d->active);
     ks_buf_free(&d->notes);

@@ -50,11 +50,11 @@ typedef struct ks_fit_design {
     int p;
     int cluster_col;                   /* -1 unless se = cluster */
     int64_t n_local;
-    double *x;                         /* [n_local][nx] */
+    double *x;                         /* by columns: x_j of row i at x[j * n_local + i] */
     double *y;
     int32_t *fe;                       /* [n_local][nfe] */
     int64_t *cl;                       /* cluster ids, or NULL */
-    int64_t *gpos;                     /* global row of each compact row (cluster SEs only) */
+    int64_t block0;                    /* the global index of this rank's first block */
     int64_t nblocks;
     int64_t *block_start;              /* [nblocks + 1] */
     int64_t n, n_pos;                  /* global */

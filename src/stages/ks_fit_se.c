@@ -8,6 +8,7 @@
 
 #include "ks_fit_internal.h"
 #include "ks_mpi.h"
+#include "ks_radix.h"
 
 typedef struct ks_se_arg {
     const ks_glm_rows *rows;
@@ -70,34 +71,70 @@ static int owner_of(int64_t cl, int n)
     return (int)(((chunk % n) + n) % n);
 }
 
-/* Runs of equal cluster inside each block: records (cluster, first global
- * row, u summed over the run), stride 2 + na doubles. */
+/* One record per cluster and block: (cluster, global block, u summed over
+ * the cluster's rows in the block, in row order), stride 2 + na doubles.  A
+ * block's rows are stably sorted by cluster (rows are stored sorted by
+ * fixed-effect levels, so a cluster's rows are scattered in its block); the
+ * key (cluster, block) is unique and the same for any split into ranks, so
+ * cluster_meat adds the records of a cluster in the same order always.
+ * There are about as many records as clusters per block times blocks, far
+ * fewer than rows. */
 static int cluster_records(ks_ctx *ctx, const ks_fit_design *d, const ks_se_arg *a, double **out,
                            int64_t *nrec)
 {
-    int stride = 2 + a->na;
-    int64_t n = 0;
-    double *rec;
-    *out = NULL;
-    KS_CHECK(ks_calloc(ctx, &rec, (size_t)(d->n_local ? d->n_local : 1) * (size_t)stride,
-                       sizeof(double), "cluster scores"));
-    for (int64_t b = 0; b < d->nblocks; b++)
-        for (int64_t i = d->block_start[b]; i < d->block_start[b + 1]; i++) {
+    const int stride = 2 + a->na;
+    int64_t n = 0, cap = 4096;
+    double *rec = NULL;
+    uint64_t *key = NULL, *tkey = NULL;
+    int64_t *row = NULL, *trow = NULL;
+    int rc = ks_calloc(ctx, &rec, (size_t)cap * (size_t)stride, sizeof(double), "cluster scores");
+    if (rc == KS_OK) rc = ks_calloc(ctx, &key, KS_FIT_BLOCK, sizeof *key, "cluster order");
+    if (rc == KS_OK) rc = ks_calloc(ctx, &tkey, KS_FIT_BLOCK, sizeof *tkey, "cluster order");
+    if (rc == KS_OK) rc = ks_calloc(ctx, &row, KS_FIT_BLOCK, sizeof *row, "cluster order");
+    if (rc == KS_OK) rc = ks_calloc(ctx, &trow, KS_FIT_BLOCK, sizeof *trow, "cluster order");
+    for (int64_t b = 0; rc == KS_OK && b < d->nblocks; b++) {
+        const int64_t b0 = d->block_start[b], m = d->block_start[b + 1] - b0;
+        for (int64_t i = 0; i < m; i++) { /* signed order as unsigned keys */
+            key[i] = (uint64_t)d->cl[b0 + i] ^ ((uint64_t)1 << 63);
+            row[i] = b0 + i;
+        }
+        ks_radix_sort_pairs(key, row, (size_t)m, tkey, trow);
+        for (int64_t i = 0; rc == KS_OK && i < m; i++) {
             double u[256], *r;
-            row_u(a, i, u);
-            if (i == d->block_start[b] || d->cl[i] != d->cl[i - 1]) {
-                int64_t key[2] = {d->cl[i], d->gpos[i]};
-                r = rec + n * stride;
-                memcpy(r, key, sizeof key);
-                n++;
-            } else
-                r = rec + (n - 1) * stride;
+            if (i == 0 || key[i] != key[i - 1]) {
+                int64_t k[2] = {d->cl[row[i]], d->block0 + b};
+                if (n == cap) {
+                    double *bigger = realloc(rec, sizeof(double) * (size_t)(2 * cap) * (size_t)stride);
+                    if (!bigger) {
+                        rc = ks_fail(ctx, KS_ENOMEM, "fit: out of memory for %lld cluster records",
+                                     (long long)(2 * cap));
+                        break;
+                    }
+                    rec = bigger;
+                    cap *= 2;
+                }
+                r = rec + n++ * stride;
+                memcpy(r, k, sizeof k);
+                memset(r + 2, 0, sizeof(double) * (size_t)a->na);
+            }
+            r = rec + (n - 1) * stride;
+            row_u(a, row[i], u);
             for (int k = 0; k < a->na; k++)
                 r[2 + k] += u[k];
         }
+    }
+    free(key);
+    free(tkey);
+    free(row);
+    free(trow);
+    if (rc != KS_OK) {
+        free(rec);
+        rec = NULL;
+        n = 0;
+    }
     *out = rec;
     *nrec = n;
-    return KS_OK;
+    return rc;
 }
 
 /* Send every record to the owner of its cluster's chunk of 4096 ids. */
@@ -171,8 +208,16 @@ static int cluster_meat(ks_ctx *ctx, double *rec, int64_t n, int na, double *mea
     double *chunks = NULL, *all = NULL, u[256];
     int64_t nch = 0, ng = 0;
     int *cnt = NULL, *dsp = NULL, np = ctx->comm == MPI_COMM_NULL ? 1 : ctx->nranks;
+    int64_t nchunks = 0;
     qsort(rec, (size_t)n, sizeof(double) * (size_t)stride, cmp_rec);
-    rc = ks_calloc(ctx, &chunks, (size_t)(n ? n : 1) * (size_t)cs, sizeof(double), "cluster meat");
+    for (int64_t i = 0, last = 0; i < n; i++) { /* distinct chunks: the sums' size */
+        int64_t cl;
+        memcpy(&cl, rec + i * stride, sizeof cl);
+        if (i == 0 || cl >> 12 != last)
+            nchunks++;
+        last = cl >> 12;
+    }
+    rc = ks_calloc(ctx, &chunks, (size_t)(nchunks ? nchunks : 1) * (size_t)cs, sizeof(double), "cluster meat");
     for (int64_t i = 0; rc == KS_OK && i < n;) {
         int64_t cl, c2, chunk;
         double *ch;
