@@ -61,6 +61,8 @@ static const char *const usage_main =
     "  export     the panel (or a slice) as CSV or Stata .dta\n"
     "  fit        the [model.NAME] regressions: Probit/Logit/LPM with fixed effects, standard\n"
     "             errors, marginal effects, the paper's tables (WORKDIR/results.h5, tables/)\n"
+    "  report     panel -> the statistics of the paper's Figures 1-5 (WORKDIR/report.h5,\n"
+    "             report/data/*.dat; docs/report.md)\n"
     "  help job   list every job-file section and key with its default\n"
     "\n"
     "common options:\n"
@@ -80,8 +82,8 @@ static const char *const usage_run =
     "\n"
     "Runs the stages of the job in order in this one MPI program: synth (only when the job\n"
     "runs on synthetic data: [input] synthetic set, [input] files empty), ingest, relatedness,\n"
-    "panel, fit (when the job declares a [model.NAME]).  A stage is skipped when its output (WORKDIR/synth/fingerprint.txt,\n"
-    "records.h5, relatedness.h5, panel.h5, results.h5) records the fingerprint the job gives it\n"
+    "panel, fit (when the job declares a [model.NAME]), report.  A stage is skipped when its output (WORKDIR/synth/fingerprint.txt,\n"
+    "records.h5, relatedness.h5, panel.h5, results.h5, report.h5) records the fingerprint the job gives it\n"
     "now: a hash of the stage, the kspill version, the job keys the stage reads and the\n"
     "fingerprints of its inputs (docs/pipeline.md).  Changing a [model.NAME] key reruns fit\n"
     "only.  Prints a line per stage (started, skipped, done), then the fit's Markdown tables.\n"
@@ -130,6 +132,15 @@ static const char *const usage_ingest =
     "\n"
     "Exit status: 0 done; 1 an error (message on stderr); 2 bad command line or job file;\n"
     "75 stopped by SIGTERM/SIGUSR1/SIGINT at a safe point: run it again to resume.\n";
+
+static const char *const usage_report =
+    "usage: kspill report JOB.ini [--out DIR] [--set SECTION.KEY=VALUE]...\n"
+    "\n"
+    "Reads WORKDIR/panel.h5 and computes over the whole panel the statistics of the paper's\n"
+    "Figures 1-5: kernel densities and box plots of density_firm and density_city for\n"
+    "exported and not exported products in [report] year, box plots by region and city\n"
+    "means in [report] compare_year and year, and yearly means.  Writes WORKDIR/report.h5 and\n"
+    "the gnuplot tables WORKDIR/report/data/*.dat (docs/report.md).\n";
 
 static const char *const usage_relatedness =
     "usage: kspill relatedness JOB.ini [--out DIR] [--set SECTION.KEY=VALUE]...\n"
@@ -380,6 +391,9 @@ static int dispatch(ks_ctx *ctx, const ks_cli *cli)
     if (!strcmp(stage, "fit"))
         return cli->help ? (ctx->rank == 0 ? fputs(usage_fit, stdout) : 0, KS_OK)
                          : run_job_stage(ctx, cli, KS_STAGE_FIT);
+    if (!strcmp(stage, "report"))
+        return cli->help ? (ctx->rank == 0 ? fputs(usage_report, stdout) : 0, KS_OK)
+                         : run_job_stage(ctx, cli, KS_STAGE_REPORT);
     if (!strcmp(stage, "export"))
         return cli->help ? (ctx->rank == 0 ? fputs(usage_export, stdout) : 0, KS_OK) : run_export(ctx, cli);
     return ks_fail(ctx, KS_EUSAGE, "unknown stage '%s' (kspill --help lists the stages)", stage);

@@ -352,6 +352,11 @@ static int set_fit_tolerance(ks_ctx *c, ks_job *j, const char *k, const char *v)
 
 static int set_fit_max_iterations(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_int_range(c, k, v, 1, 1000, &j->fit_max_iterations); }
 
+/* [report]: whether the panel has the years is checked by the stage, which
+ * knows the panel's years (a job may be read without its outputs). */
+static int set_report_year(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_int_range(c, k, v, 1950, 2100, &j->report_year); }
+static int set_report_compare_year(ks_ctx *c, ks_job *j, const char *k, const char *v) { return parse_int_range(c, k, v, 1950, 2100, &j->report_compare_year); }
+
 /* [model.NAME] and [table.NAME]: the key arrives as "model.NAME.key" */
 
 static int section_name(ks_ctx *c, const char *k, const char *prefix, char *name, size_t n)
@@ -645,6 +650,8 @@ static const ks_job_key ks_job_schema[] = {
     {"density.*", "partners", set_density_partners, 1, "", "imports from these partner countries only (needs partner_country)"},
     {"fit", "tolerance", set_fit_tolerance, 0, "1e-12", "Newton stops when the scaled gradient g' H^-1 g falls below this"},
     {"fit", "max_iterations", set_fit_max_iterations, 0, "50", "Newton iterations at most before reporting non-convergence"},
+    {"report", "year", set_report_year, 0, "2016", "the year of Fig. 1 and 2 (densities of exported and not exported products) and the later year of Fig. 3 and 4"},
+    {"report", "compare_year", set_report_compare_year, 0, "2009", "the earlier year of Fig. 3 (box plots by region) and Fig. 4 (city means)"},
     {"model.*", "y", set_model_y, 0, "export", "the dependent column (0/1 for probit and logit)"},
     {"model.*", "x", set_model_x, 1, "", "regressors: panel columns or products of columns (density_firm*density_city)"},
     {"model.*", "fe", set_model_fe, 1, "", "fixed effects: integer columns (year, industry, ...), or none"},
@@ -1117,6 +1124,10 @@ static int format_value(ks_ctx *c, const ks_job *j, const ks_job_key *k, int ins
         return put_real(c, b, j->fit_tolerance);
     if (s == set_fit_max_iterations)
         return ks_buf_printf(c, b, "%d", j->fit_max_iterations);
+    if (s == set_report_year)
+        return ks_buf_printf(c, b, "%d", j->report_year);
+    if (s == set_report_compare_year)
+        return ks_buf_printf(c, b, "%d", j->report_compare_year);
     if (s == set_model_y)
         return ks_buf_printf(c, b, "%s", j->models[inst].y);
     if (s == set_model_x)

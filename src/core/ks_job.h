@@ -147,6 +147,9 @@ typedef struct ks_job {
     /* [fit] */
     double fit_tolerance;        /* stop when g' H^-1 g < tolerance */
     int fit_max_iterations;
+    /* [report] */
+    int report_year;             /* Fig. 1, 2 and the later year of Fig. 3, 4 */
+    int report_compare_year;     /* the earlier year of Fig. 3, 4 */
     /* [model.NAME] and [table.NAME] sections, in file order */
     int n_models;
     ks_model_spec models[KS_MAX_MODELS];

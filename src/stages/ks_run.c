@@ -26,6 +26,7 @@
 #include "ks_mpi.h"
 #include "ks_panel.h"
 #include "ks_relatedness.h"
+#include "ks_report.h"
 
 static int run_synth_stage(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp);
 
@@ -48,6 +49,7 @@ static const char *const ingest_keys[] = {"job.years", "input", "columns", "clea
 static const char *const relatedness_keys[] = {"job.years", "relatedness", NULL};
 static const char *const panel_keys[] = {"panel", "density", NULL};
 static const char *const fit_keys[] = {"fit", "model", "table", NULL};
+static const char *const report_keys[] = {"report", NULL};
 
 /* The stage table, in pipeline order (the order of ks_stage_id). */
 static const ks_stage_def ks_stages[KS_NSTAGES] = {
@@ -58,9 +60,10 @@ static const ks_stage_def ks_stages[KS_NSTAGES] = {
     {"relatedness", "relatedness.h5", ks_relatedness_run, 1, {KS_STAGE_INGEST, 0}, relatedness_keys},
     {"panel", "panel.h5", ks_panel_run, 2, {KS_STAGE_INGEST, KS_STAGE_RELATEDNESS}, panel_keys},
     {"fit", "results.h5", ks_fit_run, 1, {KS_STAGE_PANEL, 0}, fit_keys},
-    /* report (descriptive figures, planned): it goes here, after fit, with
-     * its output (the file of report/ written last) and inputs {panel, fit};
-     * add KS_STAGE_REPORT to ks_stage_id and nothing else changes. */
+    /* report.h5 is committed after report/data and the page: its stamp
+     * means every output of the stage is complete.  fit is an input (the
+     * page reads results.h5 and tables/); a job without models has none. */
+    {"report", "report.h5", ks_report_run, 2, {KS_STAGE_PANEL, KS_STAGE_FIT}, report_keys},
 };
 
 const char *ks_stage_name(ks_stage_id id)
@@ -76,7 +79,7 @@ int ks_stage_lookup(ks_ctx *ctx, const char *name, ks_stage_id *id)
             return KS_OK;
         }
     return ks_fail(ctx, KS_EUSAGE, "no stage '%s' in a pipeline (the stages: synth, ingest, "
-                   "relatedness, panel, fit)", name);
+                   "relatedness, panel, fit, report)", name);
 }
 
 static int is_synthetic(const ks_job *job)
@@ -105,6 +108,8 @@ static int stage_inputs(const ks_job *job, ks_stage_id id, const ks_stage_id **i
     *inputs = ks_stages[id].inputs;
     if (id == KS_STAGE_INGEST && !is_synthetic(job))
         return 0;
+    if (id == KS_STAGE_REPORT && !ks_stage_in_job(job, KS_STAGE_FIT))
+        return 1; /* panel only: a job without models has no results.h5 */
     return ks_stages[id].n_inputs;
 }
 

@@ -17,6 +17,7 @@ typedef enum ks_stage_id {
     KS_STAGE_RELATEDNESS,
     KS_STAGE_PANEL,
     KS_STAGE_FIT,
+    KS_STAGE_REPORT,
     KS_NSTAGES
 } ks_stage_id;
 

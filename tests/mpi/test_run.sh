@@ -73,16 +73,17 @@ for stage in synth ingest relatedness panel; do
   run 2 $stage b.ini > /dev/null
 done
 run 2 fit b.ini > b_fit.out
+run 2 report b.ini > /dev/null
 before=$(mtimes b)
 krun b2 b.ini
-stages b2 skipped synth ingest relatedness panel fit
+stages b2 skipped synth ingest relatedness panel fit report
 [ "$before" = "$(mtimes b)" ] || fail "kspill run after the stages one by one rewrote a file"
 ok "the stages run one by one leave the fingerprints run expects: run skips all 5"
 
 # ---- a: kspill run from nothing ----
 krun a1 a.ini
-stages a1 started synth ingest relatedness panel fit
-stages a1 done synth ingest relatedness panel fit
+stages a1 started synth ingest relatedness panel fit report
+stages a1 done synth ingest relatedness panel fit report
 tail -c "$(wc -c < b_fit.out)" a1.out | cmp -s - b_fit.out ||
   { cat a1.out >&2; fail "kspill run does not end with the tables kspill fit prints"; }
 grep -q "| density_firm" b_fit.out || fail "kspill fit printed no table"
@@ -101,7 +102,7 @@ diff -r a/tables b/tables > /dev/null || fail "tables/ differ between run and on
 # only) equal; the others hold the input files' names and times, so differ
 "$PY" - <<'PY' || fail "stamps differ between run and one by one"
 import sys, h5py
-for f, stage in (("records", "ingest"), ("relatedness", "relatedness"), ("panel", "panel"), ("results", "fit")):
+for f, stage in (("records", "ingest"), ("relatedness", "relatedness"), ("panel", "panel"), ("results", "fit"), ("report", "report")):
     with h5py.File(f"a/{f}.h5", "r") as a, h5py.File(f"b/{f}.h5", "r") as b:
         for k in ("kspill_stage", "kspill_settings", "kspill_version"):
             if a.attrs[k] != b.attrs[k]:
@@ -118,26 +119,26 @@ ok "kspill run's outputs equal the stages' one by one (h5diff, cmp), with the sa
 # ---- a second run does no work ----
 before=$(mtimes a)
 krun a2 a.ini
-stages a2 skipped synth ingest relatedness panel fit
+stages a2 skipped synth ingest relatedness panel fit report
 grep -q "started" a2.err && fail "a second run started a stage: $(cat a2.err)"
 [ "$before" = "$(mtimes a)" ] || fail "a second run rewrote a file: $(diff <(echo "$before") <(mtimes a))"
 cmp -s a2.out b_fit.out || fail "a second run does not print just the tables: $(cat a2.out)"
 ok "a second run skips every stage, rewrites no file and prints the tables"
 
 status s_done a.ini
-for s in synth ingest relatedness panel fit; do status_is s_done $s done "fingerprint [0-9a-f]{16}"; done
+for s in synth ingest relatedness panel fit report; do status_is s_done $s done "fingerprint [0-9a-f]{16}"; done
 ok "status: every stage done, with wall time and fingerprint"
 
 # ---- one [model] key changed: fit only ----
-before=$(mtimes a | grep -v -e results.h5 -e estimates.csv -e tables/)
+before=$(mtimes a | grep -v -e results.h5 -e estimates.csv -e tables/ -e report)
 krun a3 a.ini --set model.m1.se=robust
 stages a3 skipped synth ingest relatedness panel
 stages a3 started fit
 grep -q "model.m1.se = robust (was oim)" a3.err || fail "run did not say which key changed: $(cat a3.err)"
-[ "$before" = "$(mtimes a | grep -v -e results.h5 -e estimates.csv -e tables/)" ] ||
+[ "$before" = "$(mtimes a | grep -v -e results.h5 -e estimates.csv -e tables/ -e report)" ] ||
   fail "changing a model key rewrote files of other stages"
 h5dump -a /models/m1/se a/results.h5 | grep -q robust || fail "results.h5 does not hold se = robust"
-ok "--set model.m1.se=robust reran fit only"
+ok "--set model.m1.se=robust reran fit (and report, which reads it) only"
 
 status s_model a.ini
 for s in synth ingest relatedness panel; do status_is s_model $s done; done
@@ -167,7 +168,7 @@ status_is s_window relatedness stale "relatedness.window = 2 \(was 1\)"
 status_is s_window panel missing
 status_is s_window fit stale "input panel.h5 changed"
 status s_fresh a.ini --out fresh
-for s in synth ingest relatedness panel fit; do status_is s_fresh $s missing; done
+for s in synth ingest relatedness panel fit report; do status_is s_fresh $s missing; done
 [ -e fresh ] && fail "status created the workdir"
 ok "status: missing, missing-input, stale with the key that changed"
 
@@ -182,7 +183,7 @@ ok "run remade the deleted panel.h5 and kept results.h5"
 
 # ---- --force: everything ----
 krun a6 a.ini --force
-stages a6 started synth ingest relatedness panel fit
+stages a6 started synth ingest relatedness panel fit report
 same_h5 a/records.h5 b/records.h5 --exclude-path /inputs
 same_h5 a/relatedness.h5 b/relatedness.h5
 same_h5 a/panel.h5 b/panel.h5

@@ -2,8 +2,8 @@
 # slurm/submit on a real one-node Slurm cluster (munged, slurmctld, slurmd on
 # localhost, tests/slurm/cluster.sh, all state in this test's folder): the
 # main job, jobs/demo.ini, submitted as batch jobs chained with afterok (synth,
-# ingest, relatedness, panel, its 11 models as a job array, and the fit that
-# collects them), gives the outputs a direct `mpirun -n 2 kspill run` gives; no
+# ingest, relatedness, panel, its 11 models as a job array, the fit that
+# collects them, and the report), gives the outputs a direct `mpirun -n 2 kspill run` gives; no
 # partial file is ever under a final name; `kspill status` then says every
 # stage is done and a second submission submits nothing; a stage job whose
 # output is current runs nothing; the mpirun launcher gives the same fit.
@@ -21,23 +21,23 @@ mkdir -p slurm
 watch_final_names slurm
 t0=$SECONDS
 "$SRC/slurm/submit" slurm.ini --kspill="$KSPILL" > ids 2> submit.err || { cat submit.err >&2; fail "slurm/submit failed"; }
-[ "$(cut -d' ' -f1 ids | tr '\n' ' ')" = "synth ingest relatedness panel models fit " ] ||
-  fail "slurm/submit did not print the 5 stages and the models' array with their job ids: $(cat ids)"
+[ "$(cut -d' ' -f1 ids | tr '\n' ' ')" = "synth ingest relatedness panel models fit report " ] ||
+  fail "slurm/submit did not print the 6 stages and the models' array with their job ids: $(cat ids)"
 id() { awk -v s="$1" '$1 == s { print $2 }' ids; }
 [ "$(slurm_job_field "$(id models)" ArrayTaskId)" = 0-10 ] || fail "the models' array has not the 11 tasks 0-10"
 previous=""
-for s in synth ingest relatedness panel models fit; do
+for s in synth ingest relatedness panel models fit report; do
   dep=$(slurm_job_field "$(id $s)" Dependency)
   if [ -n "$previous" ]; then
     [[ $dep == afterok:$previous* ]] || fail "$s (job $(id $s)) has Dependency=$dep, expected afterok:$previous"
   fi
   previous=$(id $s)
 done
-ok "slurm/submit: 6 jobs $(tr '\n' ' ' < ids)chained with afterok, the models an array of 11 tasks"
+ok "slurm/submit: 7 jobs $(tr '\n' ' ' < ids)chained with afterok, the models an array of 11 tasks"
 
-slurm_wait_job "$(id fit)" 600 || fail "the chain did not end in 10 minutes"
+slurm_wait_job "$(id report)" 600 || fail "the chain did not end in 10 minutes"
 slurm_time=$((SECONDS - t0))
-for s in synth ingest relatedness panel fit; do
+for s in synth ingest relatedness panel fit report; do
   job_is "$(id $s)" COMPLETED 0:0
   grep -q "kspill.sbatch: .* $s done" "$(job_log "$(id $s)" $s slurm)" ||
     { cat "$(job_log "$(id $s)" $s slurm)" >&2; fail "the log of $s does not say it is done"; }
@@ -51,7 +51,7 @@ grep -q "fit: resuming from fit.checkpoint\* (11 model(s) recorded)" "$(job_log 
   fail "the fit job did not collect the 11 models of the array"
 ls slurm/fit.checkpoint* > /dev/null 2>&1 && fail "checkpoints left after the fit: $(ls slurm/fit.checkpoint*)"
 grep -q "2 ranks x 1 threads" "$(job_log "$(id fit)" fit slurm)" || fail "the fit job did not run 2 ranks x 1 thread"
-ok "every job and array task COMPLETED with exit code 0:0, in ${slurm_time} s from submission to the end of fit"
+ok "every job and array task COMPLETED with exit code 0:0, in ${slurm_time} s from submission to the end of the report"
 final_names_ok slurm
 
 # ---- the same job by hand ----
@@ -66,9 +66,11 @@ same_h5 slurm/panel.h5 direct/panel.h5
 cmp -s <(sed 's|^"slurm/synth/||' slurm/rejects.csv) <(sed 's|^"direct/synth/||' direct/rejects.csv) ||
   fail "rejects.csv differs"
 same_fit_outputs slurm direct
+same_h5 slurm/report.h5 direct/report.h5
+diff -r slurm/report/data direct/report/data > /dev/null || fail "the report's data files differ"
 "$PY" - <<'PY' || fail "stamps differ between the Slurm jobs and kspill run"
 import sys, h5py
-for f in ("records", "relatedness", "panel", "results"):
+for f in ("records", "relatedness", "panel", "results", "report"):
     with h5py.File(f"slurm/{f}.h5", "r") as a, h5py.File(f"direct/{f}.h5", "r") as b:
         for k in ("kspill_stage", "kspill_settings", "kspill_version"):
             if a.attrs[k] != b.attrs[k]:
@@ -78,7 +80,7 @@ ok "the outputs of the Slurm jobs equal those of mpirun -n 2 kspill run (diff, h
 
 # ---- afterwards: status, resubmission, a current stage ----
 "$MPIEXEC" -n 1 "$KSPILL" status slurm.ini > status.out || fail "kspill status failed"
-for s in synth ingest relatedness panel fit; do
+for s in synth ingest relatedness panel fit report; do
   grep -E -q "^$s +done " status.out || { cat status.out >&2; fail "status: $s is not done"; }
 done
 "$SRC/slurm/submit" slurm.ini --kspill="$KSPILL" > ids2 2> submit2.err || fail "a second slurm/submit failed"

@@ -4,8 +4,9 @@
 # under a hidden temporary name (.NAME.partial, .NAME.tmp) and renames it when
 # complete (docs/pipeline.md), so every file whose name does not start with a
 # dot must be whole whenever it is seen: an HDF5 file opens (h5dump -H), a
-# text file (CSV, tables, fingerprint.txt, fit.checkpoint) is not empty and
-# ends with a newline.  DIR/slurm, the batch jobs' logs, which grow, is left out.
+# PNG ends with its IEND chunk, any other file (CSV, tables, fingerprint.txt,
+# fit.checkpoint, SVG, HTML, gnuplot scripts) is not empty and ends with a
+# newline.  DIR/slurm, the batch jobs' logs, which grow, is left out.
 #
 # Runs until SIGTERM, checking every 0.2 s each file it has not seen yet (by
 # inode, size and time); a file that fails is checked again once, 0.5 s later
@@ -21,6 +22,7 @@ trap 'stop=1' TERM INT
 whole() { # whole FILE: 0 when FILE is a complete output
   case $1 in
     *.h5) h5dump -H "$1" >/dev/null 2>&1 ;;
+    *.png) [ "$(tail -c8 "$1" | od -An -tx1 | tr -d ' \n')" = 49454e44ae426082 ] ;;
     *) [ -s "$1" ] && [ "$(tail -c1 "$1" | od -An -tx1 | tr -d ' ')" = 0a ] ;;
   esac
 }

@@ -1,0 +1,208 @@
+/* ks_describe.c - see ks_describe.h. */
+#include "ks_describe.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omp.h>
+
+ks_fix ks_fix_of(double x)
+{
+    return (ks_fix)ldexp(x, KS_DESCRIBE_FIX_BITS);
+}
+
+double ks_fix_mean(ks_fix f, int64_t n)
+{
+    /* the conversion of a 128-bit integer rounds to nearest; scaling by a
+     * power of two is exact; one division rounds again */
+    return ldexp((double)f, -KS_DESCRIBE_FIX_BITS) / (double)n;
+}
+
+void ks_moments_clear(ks_moments *m, int ncells)
+{
+    for (int c = 0; c < ncells; c++) {
+        memset(&m[c], 0, sizeof m[c]);
+        m[c].min = INFINITY;
+        m[c].max = -INFINITY;
+    }
+}
+
+void ks_moments_merge(ks_moments *a, const ks_moments *b, int ncells)
+{
+    for (int c = 0; c < ncells; c++) {
+        a[c].n += b[c].n;
+        a[c].sum += b[c].sum;
+        a[c].sumsq += b[c].sumsq;
+        a[c].min = b[c].min < a[c].min ? b[c].min : a[c].min;
+        a[c].max = b[c].max > a[c].max ? b[c].max : a[c].max;
+    }
+}
+
+int64_t ks_describe_moments(const double *x, const int32_t *cell, int64_t n, int ncells,
+                            ks_moments *m)
+{
+    int64_t bad = 0;
+#pragma omp parallel reduction(+ : bad)
+    {
+        ks_moments *mine = malloc(sizeof *mine * (size_t)(ncells > 0 ? ncells : 1));
+        if (mine)
+            ks_moments_clear(mine, ncells);
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < n; r++) {
+            int32_t c = cell[r];
+            double v = x[r];
+            if (c < 0 || !mine)
+                continue;
+            if (!isfinite(v) || fabs(v) > KS_DESCRIBE_MAX_ABS) {
+                bad++;
+                continue;
+            }
+            mine[c].n++;
+            mine[c].sum += ks_fix_of(v);
+            mine[c].sumsq += ks_fix_of(v * v);
+            if (v < mine[c].min)
+                mine[c].min = v;
+            if (v > mine[c].max)
+                mine[c].max = v;
+        }
+        if (!mine)
+            bad = INT64_MAX / 1024; /* no memory: reported as bad values, never silently */
+#pragma omp critical(ks_describe_moments)
+        if (mine)
+            ks_moments_merge(m, mine, ncells);
+        free(mine);
+    }
+    return bad;
+}
+
+int32_t ks_describe_bin(double x, double lo, double hi, int32_t nbins)
+{
+    double t;
+    int32_t b;
+    if (!(hi > lo))
+        return 0;
+    t = (x - lo) / (hi - lo) * (double)nbins;
+    b = t <= 0 ? 0 : t >= (double)nbins ? nbins - 1 : (int32_t)t;
+    return b;
+}
+
+void ks_describe_histogram(const double *x, const int32_t *cell, int64_t n, int ncells,
+                           const double *lo, const double *hi, int32_t nbins, int64_t *count)
+{
+    (void)ncells;
+    /* integer counts: atomic increments give the same totals in any order */
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n; r++) {
+        int32_t c = cell[r];
+        if (c < 0 || !isfinite(x[r]))
+            continue;
+        int64_t at = (int64_t)c * nbins + ks_describe_bin(x[r], lo[c], hi[c], nbins);
+#pragma omp atomic
+        count[at]++;
+    }
+}
+
+void ks_describe_q7_index(int64_t n, double p, int64_t *k, double *frac)
+{
+    double h = (double)(n - 1) * p;
+    double f = floor(h);
+    *k = (int64_t)f;
+    *frac = h - f;
+    if (*k >= n - 1) {
+        *k = n - 1;
+        *frac = 0;
+    }
+}
+
+void ks_describe_bin_range(const double *x, const int32_t *cell, int64_t n, const double *lo,
+                           const double *hi, int32_t nbins, int nt, const int32_t *tcell,
+                           const int32_t *tbin, double *tmin, double *tmax)
+{
+    for (int64_t r = 0; r < n; r++) {
+        int32_t c = cell[r], b;
+        if (c < 0 || !isfinite(x[r]))
+            continue;
+        b = ks_describe_bin(x[r], lo[c], hi[c], nbins);
+        for (int t = 0; t < nt; t++)
+            if (tcell[t] == c && tbin[t] == b) {
+                if (x[r] < tmin[t])
+                    tmin[t] = x[r];
+                if (x[r] > tmax[t])
+                    tmax[t] = x[r];
+            }
+    }
+}
+
+void ks_describe_collect(const double *x, const int32_t *cell, int64_t n, const double *lo,
+                         const double *hi, int32_t nbins, int nt, const int32_t *tcell,
+                         const int32_t *tbin, const uint8_t *want, const int64_t *off, double *out)
+{
+    int64_t *at = calloc((size_t)(nt > 0 ? nt : 1), sizeof *at);
+    if (!at)
+        return;
+    for (int64_t r = 0; r < n; r++) {
+        int32_t c = cell[r], b;
+        if (c < 0 || !isfinite(x[r]))
+            continue;
+        b = ks_describe_bin(x[r], lo[c], hi[c], nbins);
+        for (int t = 0; t < nt; t++)
+            if (want[t] && tcell[t] == c && tbin[t] == b && off[t] + at[t] < off[t + 1])
+                out[off[t] + at[t]++] = x[r];
+    }
+    free(at);
+}
+
+void ks_describe_whiskers(const double *x, const int32_t *cell, int64_t n, int ncells,
+                          const double *fence_lo, const double *fence_hi, double *wlo, double *whi)
+{
+#pragma omp parallel
+    {
+        double *mlo = malloc(sizeof(double) * 2 * (size_t)(ncells > 0 ? ncells : 1));
+        double *mhi = mlo ? mlo + ncells : NULL;
+        for (int c = 0; mlo && c < ncells; c++) {
+            mlo[c] = INFINITY;
+            mhi[c] = -INFINITY;
+        }
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < n; r++) {
+            int32_t c = cell[r];
+            double v = x[r];
+            if (c < 0 || !mlo || !isfinite(v))
+                continue;
+            if (v >= fence_lo[c] && v < mlo[c])
+                mlo[c] = v;
+            if (v <= fence_hi[c] && v > mhi[c])
+                mhi[c] = v;
+        }
+#pragma omp critical(ks_describe_whiskers)
+        for (int c = 0; mlo && c < ncells; c++) {
+            if (mlo[c] < wlo[c])
+                wlo[c] = mlo[c];
+            if (mhi[c] > whi[c])
+                whi[c] = mhi[c];
+        }
+        free(mlo);
+    }
+}
+
+void ks_describe_kde_binned(const int64_t *count, int32_t nbins, double lo, double hi, double h,
+                            const double *grid, int ngrid, double *out)
+{
+    int64_t total = 0;
+    double w = (hi - lo) / (double)nbins;
+    const double norm = 0.3989422804014327; /* 1 / sqrt(2 pi) */
+    for (int32_t b = 0; b < nbins; b++)
+        total += count[b];
+#pragma omp parallel for schedule(static)
+    for (int j = 0; j < ngrid; j++) {
+        double s = 0;
+        if (total > 0 && h > 0)
+            for (int32_t b = 0; b < nbins; b++)
+                if (count[b]) {
+                    double u = (grid[j] - (lo + ((double)b + 0.5) * w)) / h;
+                    s += (double)count[b] * exp(-0.5 * u * u);
+                }
+        out[j] = total > 0 && h > 0 ? s * norm / ((double)total * h) : 0.0;
+    }
+}
