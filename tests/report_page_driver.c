@@ -16,7 +16,7 @@ static int run(ks_ctx *ctx, ks_job *job, int argc, char **argv)
         KS_CHECK(ks_job_load(ctx, job, argv[2]));
     else
         snprintf(job->name, sizeof job->name, "%s", "report page test <&>");
-    return ks_report_page(ctx, job, argv[1]);
+    return ks_report_page(ctx, job, argv[1], NULL); /* no stage: the page times itself */
 }
 
 int main(int argc, char **argv)

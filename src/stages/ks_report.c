@@ -351,7 +351,7 @@ static int fig4(ks_ctx *ctx, const ks_report_panel *p, ks_report_result *res, in
 static int check_years(ks_ctx *ctx, const ks_job *job, const ks_report_panel *p, int *first,
                        int *last, int64_t **count)
 {
-    int64_t mm[2] = {INT16_MAX, -(int64_t)INT16_MAX};
+    int64_t mm[2] = {INT16_MAX, INT16_MAX}; /* min of year, min of -year */
     char list[1024] = "";
     static const char *const keys[2] = {"compare_year", "year"};
     const int want[2] = {job->report_compare_year, job->report_year};

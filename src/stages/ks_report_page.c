@@ -78,8 +78,10 @@ static int figures(ks_ctx *ctx, ks_buf *out, const ks_rp_facts *f)
     return figure(ctx, out, 5, "Yearly means, exported vs not exported", c);
 }
 
-static int metadata(ks_ctx *ctx, ks_buf *out, const ks_job *job, const char *workdir)
+static int metadata(ks_ctx *ctx, ks_buf *out, const ks_job *job, const char *workdir,
+                    const ks_stamp *stamp)
 {
+    ks_stamp_usage self;
     char date[64];
     time_t now = time(NULL);
     struct tm tm;
@@ -93,14 +95,18 @@ static int metadata(ks_ctx *ctx, ks_buf *out, const ks_job *job, const char *wor
     KS_CHECK(ks_rp_html_escape(ctx, out, job->path[0] ? job->path : "(none)"));
     KS_CHECK(ks_buf_printf(ctx, out, "</dd>\n<dt>workdir</dt><dd>"));
     KS_CHECK(ks_rp_html_escape(ctx, out, workdir));
-    return ks_buf_printf(ctx, out, "</dd>\n<dt>years</dt><dd>%d-%d</dd>\n"
-                                   "<dt>MPI ranks</dt><dd>%d</dd>\n<dt>OpenMP threads per rank"
-                                   "</dt><dd>%d</dd>\n</dl>\n",
-                         job->first_year, job->last_year, ctx->nranks, omp_get_max_threads());
+    KS_CHECK(ks_buf_printf(ctx, out, "</dd>\n<dt>years</dt><dd>%d-%d</dd>\n"
+                                     "<dt>MPI ranks</dt><dd>%d</dd>\n<dt>OpenMP threads per rank"
+                                     "</dt><dd>%d</dd>\n</dl>\n",
+                           job->first_year, job->last_year, ctx->nranks, omp_get_max_threads()));
+    /* this process only: the page is written by rank 0 alone, before the
+     * stage's own stamp measures every rank */
+    ks_stamp_usage_local(ctx, stamp, &self);
+    return ks_rp_html_usage(ctx, out, workdir, &self);
 }
 
 static int page(ks_ctx *ctx, ks_buf *out, const ks_job *job, const char *workdir,
-                const ks_rp_facts *f)
+                const ks_rp_facts *f, const ks_stamp *stamp)
 {
     KS_CHECK(page_head(ctx, out, job));
     KS_CHECK(ks_buf_printf(ctx, out, "<h2>Data</h2>\n"));
@@ -110,25 +116,31 @@ static int page(ks_ctx *ctx, ks_buf *out, const ks_job *job, const char *workdir
     KS_CHECK(figures(ctx, out, f));
     KS_CHECK(ks_buf_printf(ctx, out, "<h2>Relatedness</h2>\n"));
     KS_CHECK(ks_rp_html_relatedness(ctx, out, workdir, f->report_year));
-    KS_CHECK(metadata(ctx, out, job, workdir));
+    KS_CHECK(metadata(ctx, out, job, workdir, stamp));
     return ks_buf_printf(ctx, out, "</body>\n</html>\n");
 }
 
-int ks_report_page(ks_ctx *ctx, const ks_job *job, const char *workdir)
+int ks_report_page(ks_ctx *ctx, const ks_job *job, const char *workdir, const ks_stamp *stamp)
 {
     char dir[KS_PATH_MAX], path[KS_PATH_MAX];
     ks_rp_facts facts;
+    ks_stamp own;
     ks_buf html = {0};
     int rc;
+    /* alone (no stage stamp), the page measures its own time from here */
+    ks_stamp_init(&own, "report");
+    if (!stamp)
+        stamp = &own;
     if ((size_t)snprintf(dir, sizeof dir, "%s/report", workdir) >= sizeof dir ||
         (size_t)snprintf(path, sizeof path, "%s/index.html", dir) >= sizeof path)
         return ks_fail(ctx, KS_EUSAGE, "workdir %s: path too long", workdir);
     rc = ks_rp_figures(ctx, dir, &facts);
     if (rc == KS_OK)
-        rc = page(ctx, &html, job, workdir, &facts);
+        rc = page(ctx, &html, job, workdir, &facts, stamp);
     if (rc == KS_OK)
         rc = ks_fit_write_text(ctx, path, html.data, html.len);
     ks_buf_free(&html);
+    ks_stamp_free(&own);
     if (rc != KS_OK)
         return ks_fail_context(ctx, "writing the report page %s", path);
     return KS_OK;

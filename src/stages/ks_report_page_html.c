@@ -1,6 +1,7 @@
 /* ks_report_page_html.c - the parts of index.html that come from other
  * stages' outputs: the fit's tables (tables/NAME.csv), the ingest report
- * (records.h5) and the deciles of phi (relatedness.h5).  Each is optional:
+ * (records.h5) and the deciles of phi with the most related pairs
+ * (relatedness.h5; the pairs: ks_report_page_pairs.c).  Each is optional:
  * when its file is missing the page says so instead. */
 #include <dirent.h>
 #include <errno.h>
@@ -440,6 +441,29 @@ static int phi_html(ks_ctx *ctx, ks_buf *out, const double *phi, hsize_t p, int 
     return rc;
 }
 
+/* The most related pairs: phi's axis, /products/hs4, names the products. */
+static int top_pairs(ks_ctx *ctx, hid_t file, const char *path, const double *phi, hsize_t p,
+                     int year, ks_buf *out)
+{
+    hsize_t n = 0;
+    int32_t *hs4 = NULL;
+    int rc;
+    if (p < 2) /* phi_html's note says there is no pair */
+        return KS_OK;
+    KS_CHECK(h5_len(ctx, file, path, "/products/hs4", &n));
+    if (n != p)
+        return ks_fail(ctx, KS_EINPUT, "%s:/products/hs4 has %llu headings, /phi/%d is %llu x %llu",
+                       path, (unsigned long long)n, year, (unsigned long long)p,
+                       (unsigned long long)p);
+    rc = ks_calloc(ctx, &hs4, (size_t)n + 1, sizeof *hs4, "relatedness products");
+    if (rc == KS_OK)
+        rc = h5_read(ctx, file, path, "/products/hs4", H5T_NATIVE_INT32, 0, n, hs4);
+    if (rc == KS_OK)
+        rc = ks_rp_html_top_pairs(ctx, out, phi, hs4, (size_t)p, year);
+    free(hs4);
+    return rc;
+}
+
 static int phi_read(ks_ctx *ctx, hid_t file, const char *path, int year, ks_buf *out)
 {
     char name[64];
@@ -466,6 +490,8 @@ static int phi_read(ks_ctx *ctx, hid_t file, const char *path, int year, ks_buf 
     H5Dclose(d);
     if (rc == KS_OK)
         rc = phi_html(ctx, out, phi, dims[0], year);
+    if (rc == KS_OK)
+        rc = top_pairs(ctx, file, path, phi, dims[0], year, out);
     free(phi);
     return rc;
 }

@@ -4,10 +4,12 @@
 #define KS_REPORT_PAGE_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ks_error.h"
 #include "ks_job.h"
 #include "ks_mem.h"
+#include "ks_stamp.h"
 
 /* One data file of report/data/: a '#' header naming the columns, then rows
  * of whitespace-separated fields.  Cells point into `text`. */
@@ -62,5 +64,15 @@ int ks_rp_html_tables(ks_ctx *ctx, ks_buf *out, const char *workdir);
 int ks_rp_html_ingest(ks_ctx *ctx, ks_buf *out, const char *workdir);
 /* Deciles of phi in `year` from relatedness.h5 (a note when missing). */
 int ks_rp_html_relatedness(ks_ctx *ctx, ks_buf *out, const char *workdir, int year);
+/* The KS_RP_TOP_PAIRS largest phi[i][j], i != j, each unordered pair once,
+ * of the p x p matrix `phi` over the headings hs4[p], as a table with their
+ * HS2007 descriptions (a note when no pair has phi > 0). */
+#define KS_RP_TOP_PAIRS 20
+int ks_rp_html_top_pairs(ks_ctx *ctx, ks_buf *out, const double *phi, const int32_t *hs4,
+                         size_t p, int year);
+/* The Run table: wall time, peak memory, ranks x threads and version of each
+ * stage from the stamp of its output in `workdir` ("not run" when missing);
+ * the report stage's own row is `self`, measured by the caller. */
+int ks_rp_html_usage(ks_ctx *ctx, ks_buf *out, const char *workdir, const ks_stamp_usage *self);
 
 #endif

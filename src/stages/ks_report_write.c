@@ -290,7 +290,7 @@ int ks_report_write(ks_ctx *ctx, const ks_job *job, const ks_report_result *r, c
         if (ctx->rank == 0 && !realpath(job->workdir, abs))
             prc = ks_fail(ctx, KS_EIO, "cannot resolve the workdir %s: %s", job->workdir, strerror(errno));
         if (prc == KS_OK && ctx->rank == 0)
-            prc = ks_report_page(ctx, job, abs);
+            prc = ks_report_page(ctx, job, abs, stamp);
         rc = ks_mpi_agree(ctx, prc);
     }
 #endif

@@ -231,6 +231,7 @@ static int stamp_begin(ks_ctx *ctx, const ks_job *job, ks_stage_id id, ks_stamp 
 static int synth_stamped(ks_ctx *ctx, const ks_synth_options *opt, const ks_stamp *stamp)
 {
     char path[KS_PATH_MAX];
+    ks_stamp_usage use;
     int rc = KS_OK;
     if (snprintf(path, sizeof path, "%s/%s", opt->outdir, KS_STAMP_FILE) >= (int)sizeof path)
         return ks_fail(ctx, KS_EUSAGE, "synth folder %s: path too long", opt->outdir);
@@ -238,7 +239,9 @@ static int synth_stamped(ks_ctx *ctx, const ks_synth_options *opt, const ks_stam
         rc = ks_fail(ctx, KS_EIO, "cannot remove %s: %s", path, strerror(errno));
     KS_CHECK(ks_mpi_agree(ctx, rc));
     KS_CHECK(ks_synth_run(ctx, opt));
-    rc = ctx->rank == 0 ? ks_stamp_write_file(ctx, path, stamp) : KS_OK;
+    /* every rank measures (the peak memory is the largest rank's); rank 0 writes */
+    KS_CHECK(ks_stamp_measure(ctx, stamp, &use));
+    rc = ctx->rank == 0 ? ks_stamp_write_file(ctx, path, stamp, &use) : KS_OK;
     return ks_mpi_agree(ctx, rc);
 }
 

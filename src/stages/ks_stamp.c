@@ -2,9 +2,11 @@
 #include "ks_stamp.h"
 
 #include <errno.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -26,6 +28,7 @@ void ks_stamp_init(ks_stamp *s, const char *stage)
     snprintf(s->stage, sizeof s->stage, "%s", stage);
     snprintf(s->version, sizeof s->version, "%s", KS_VERSION);
     s->t0 = ks_now();
+    s->peak_rss_mb = -1;
 }
 
 void ks_stamp_free(ks_stamp *s)
@@ -71,8 +74,42 @@ int ks_stamp_bcast(ks_ctx *ctx, ks_stamp *s)
     KS_CHECK(ks_mpi_bcast(ctx, s->fingerprint, sizeof s->fingerprint));
     KS_CHECK(ks_mpi_bcast(ctx, s->version, sizeof s->version));
     KS_CHECK(ks_mpi_bcast(ctx, &s->wall_seconds, sizeof s->wall_seconds));
+    KS_CHECK(ks_mpi_bcast(ctx, &s->peak_rss_mb, sizeof s->peak_rss_mb));
+    KS_CHECK(ks_mpi_bcast(ctx, &s->ranks, sizeof s->ranks));
+    KS_CHECK(ks_mpi_bcast(ctx, &s->threads, sizeof s->threads));
     KS_CHECK(bcast_buf(ctx, &s->settings));
     return bcast_buf(ctx, &s->inputs);
+}
+
+/* ---- usage ---- */
+
+/* This process's peak resident set in KiB (Linux's unit of ru_maxrss), 0
+ * when getrusage fails: the usage is a report, not worth failing a stage. */
+static int64_t peak_rss_kib(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_maxrss : 0;
+}
+
+void ks_stamp_usage_local(const ks_ctx *ctx, const ks_stamp *s, ks_stamp_usage *u)
+{
+    u->wall_seconds = ks_now() - s->t0;
+    u->peak_rss_mb = (double)peak_rss_kib() / 1024.0;
+    u->ranks = ctx->nranks > 0 ? ctx->nranks : 1;
+    u->threads = omp_get_max_threads();
+}
+
+int ks_stamp_measure(ks_ctx *ctx, const ks_stamp *s, ks_stamp_usage *u)
+{
+    int64_t kib = peak_rss_kib();
+    ks_stamp_usage_local(ctx, s, u);
+    /* rank 0's clock for the wall time, as the log reports it; the memory
+     * limit a job must fit is that of its largest rank (an integer maximum,
+     * exact whatever the order of the ranks) */
+    KS_CHECK(ks_mpi_bcast(ctx, &u->wall_seconds, sizeof u->wall_seconds));
+    KS_CHECK(ks_mpi_max_i64(ctx, &kib, 1));
+    u->peak_rss_mb = (double)kib / 1024.0;
+    return KS_OK;
 }
 
 /* ---- writing ---- */
@@ -93,22 +130,25 @@ static int attr_text(ks_ctx *ctx, hid_t file, const char *name, const ks_buf *b)
 
 int ks_stamp_write_h5(ks_ctx *ctx, hid_t file, const ks_stamp *s)
 {
-    double wall;
+    ks_stamp_usage u;
     if (!s)
         return KS_OK;
-    /* attributes are collective: every rank writes rank 0's wall time */
-    wall = ks_now() - s->t0;
-    KS_CHECK(ks_mpi_bcast(ctx, &wall, sizeof wall));
+    /* attributes are collective: every rank writes the same measured usage */
+    KS_CHECK(ks_stamp_measure(ctx, s, &u));
     KS_CHECK(ks_h5_attr_string(ctx, file, "kspill_stage", s->stage));
     KS_CHECK(ks_h5_attr_string(ctx, file, "kspill_fingerprint", s->fingerprint));
     if (H5Aexists(file, "kspill_version") <= 0) /* most stages write it with their header */
         KS_CHECK(ks_h5_attr_string(ctx, file, "kspill_version", s->version));
-    KS_CHECK(ks_h5_attr_f64(ctx, file, "kspill_wall_seconds", wall));
+    KS_CHECK(ks_h5_attr_f64(ctx, file, "kspill_wall_seconds", u.wall_seconds));
+    KS_CHECK(ks_h5_attr_f64(ctx, file, "kspill_peak_rss_mb", u.peak_rss_mb));
+    KS_CHECK(ks_h5_attr_i64(ctx, file, "kspill_ranks", u.ranks));
+    KS_CHECK(ks_h5_attr_i64(ctx, file, "kspill_threads", u.threads));
     KS_CHECK(attr_text(ctx, file, "kspill_settings", &s->settings));
     return attr_text(ctx, file, "kspill_inputs", &s->inputs);
 }
 
-int ks_stamp_write_file(ks_ctx *ctx, const char *path, const ks_stamp *s)
+int ks_stamp_write_file(ks_ctx *ctx, const char *path, const ks_stamp *s,
+                        const ks_stamp_usage *u)
 {
     char tmp[KS_PATH_MAX + 16];
     FILE *f;
@@ -119,8 +159,10 @@ int ks_stamp_write_file(ks_ctx *ctx, const char *path, const ks_stamp *s)
         return ks_fail(ctx, KS_EIO, "cannot create %s: %s", tmp, strerror(errno));
     ok = fprintf(f, "# how the files of this folder were made (kspill run; docs/pipeline.md)\n"
                     "kspill_stage = %s\nkspill_fingerprint = %s\nkspill_version = %s\n"
-                    "kspill_wall_seconds = %.3f\n[settings]\n%s[inputs]\n%s",
-                 s->stage, s->fingerprint, s->version, ks_now() - s->t0,
+                    "kspill_wall_seconds = %.3f\nkspill_peak_rss_mb = %.1f\nkspill_ranks = %d\n"
+                    "kspill_threads = %d\n[settings]\n%s[inputs]\n%s",
+                 s->stage, s->fingerprint, s->version, u->wall_seconds, u->peak_rss_mb, u->ranks,
+                 u->threads,
                  s->settings.data ? s->settings.data : "", s->inputs.data ? s->inputs.data : "") > 0;
     ok = (fclose(f) == 0) && ok; /* a full disk often shows only here */
     if (!ok || rename(tmp, path) != 0) {
@@ -160,6 +202,10 @@ static int read_attr(ks_ctx *ctx, hid_t file, const char *name, ks_buf *out)
             ok = ks_buf_printf(ctx, out, "%s", v) == KS_OK;
         free(v);
         H5Tclose(mt);
+    } else if (H5Tget_class(t) == H5T_INTEGER) {
+        long long x = 0;
+        if (H5Aread(a, H5T_NATIVE_LLONG, &x) >= 0)
+            ok = ks_buf_printf(ctx, out, "%lld", x) == KS_OK;
     } else if (H5Tget_class(t) == H5T_FLOAT) {
         double x = 0;
         if (H5Aread(a, H5T_NATIVE_DOUBLE, &x) >= 0)
@@ -194,6 +240,15 @@ static int read_h5(ks_ctx *ctx, const char *path, ks_stamp *s, int *found)
         copy_field(s->version, sizeof s->version, &b);
     if (read_attr(ctx, file, "kspill_wall_seconds", &b))
         s->wall_seconds = atof(b.data);
+    b.len = 0;
+    if (read_attr(ctx, file, "kspill_peak_rss_mb", &b))
+        s->peak_rss_mb = atof(b.data);
+    b.len = 0;
+    if (read_attr(ctx, file, "kspill_ranks", &b))
+        s->ranks = atoi(b.data);
+    b.len = 0;
+    if (read_attr(ctx, file, "kspill_threads", &b))
+        s->threads = atoi(b.data);
     read_attr(ctx, file, "kspill_settings", &s->settings);
     read_attr(ctx, file, "kspill_inputs", &s->inputs);
     ks_buf_free(&b);
@@ -235,6 +290,12 @@ static int read_text(ks_ctx *ctx, const char *path, ks_stamp *s, int *found)
                 snprintf(s->version, sizeof s->version, "%s", v);
             else if (!strcmp(line, "kspill_wall_seconds"))
                 s->wall_seconds = atof(v);
+            else if (!strcmp(line, "kspill_peak_rss_mb"))
+                s->peak_rss_mb = atof(v);
+            else if (!strcmp(line, "kspill_ranks"))
+                s->ranks = atoi(v);
+            else if (!strcmp(line, "kspill_threads"))
+                s->threads = atoi(v);
         }
     }
     fclose(f);

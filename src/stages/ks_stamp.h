@@ -24,10 +24,27 @@ typedef struct ks_stamp {
     char fingerprint[17];    /* 16 hex digits; "" when the output has none */
     char version[32];        /* the kspill that made it */
     double wall_seconds;     /* read back from an output; written as ks_now() - t0 */
+    double peak_rss_mb;      /* read back: the largest peak resident memory of a rank, MiB; -1 unknown */
+    int ranks, threads;      /* read back: MPI ranks, OpenMP threads per rank; 0 unknown */
     double t0;               /* ks_now() when the stage began (this process) */
     ks_buf settings;         /* "section.key = value\n" lines: the job keys the stage reads */
     ks_buf inputs;           /* "name = fingerprint\n" lines: what it read them from */
 } ks_stamp;
+
+/* What a stage cost, measured when its stamp is written.  Not part of the
+ * fingerprint: it differs between runs of the same job. */
+typedef struct ks_stamp_usage {
+    double wall_seconds;     /* since the stamp's t0 */
+    double peak_rss_mb;      /* getrusage ru_maxrss (KiB on Linux) / 1024 */
+    int ranks, threads;      /* communicator size, omp_get_max_threads() */
+} ks_stamp_usage;
+
+/* This process's usage so far (one process: its own wall time and RSS). */
+void ks_stamp_usage_local(const ks_ctx *ctx, const ks_stamp *s, ks_stamp_usage *u);
+
+/* The stage's usage (collective): rank 0's wall time, the largest peak RSS
+ * of any rank. */
+int ks_stamp_measure(ks_ctx *ctx, const ks_stamp *s, ks_stamp_usage *u);
 
 /* Start a stamp for `stage` with this kspill's version, empty text. */
 void ks_stamp_init(ks_stamp *s, const char *stage);
@@ -39,14 +56,15 @@ int ks_stamp_seal(ks_ctx *ctx, ks_stamp *s);
 /* Give every rank rank 0's stamp (collective; no-op without MPI). */
 int ks_stamp_bcast(ks_ctx *ctx, ks_stamp *s);
 
-/* The stamp as root attributes of an HDF5 file being written, wall time
+/* The stamp as root attributes of an HDF5 file being written, with the usage
  * measured now (collective: every rank passes the same stamp; the wall time
- * is rank 0's).  A NULL stamp writes nothing (unit tests of stage pieces). */
+ * is rank 0's, the peak RSS the largest of any rank: ks_stamp_measure).  A NULL stamp writes nothing (unit tests of stage pieces). */
 int ks_stamp_write_h5(ks_ctx *ctx, hid_t file, const ks_stamp *s);
 
 /* The stamp as a small text file, through a temporary name and a rename
- * (one process). */
-int ks_stamp_write_file(ks_ctx *ctx, const char *path, const ks_stamp *s);
+ * (one process), with the usage `u` its ranks measured (ks_stamp_measure). */
+int ks_stamp_write_file(ks_ctx *ctx, const char *path, const ks_stamp *s,
+                        const ks_stamp_usage *u);
 
 /* Read the stamp of an output (one process; an HDF5 file when the name ends
  * in .h5, else a stamp file).  *found: 0 when the output does not exist,

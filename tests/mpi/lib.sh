@@ -27,8 +27,9 @@ expect_fail() {
 
 # same_h5 A B [h5diff options]: every dataset and attribute equal, but for the
 # stamp of how the file was made (kspill_fingerprint, kspill_settings,
-# kspill_inputs, kspill_wall_seconds: docs/hdf5.md), which differs between
-# runs of the same content (wall time) or between inputs of the same content
+# kspill_inputs, kspill_wall_seconds, kspill_peak_rss_mb, kspill_ranks,
+# kspill_threads: docs/hdf5.md), which differs between runs of the same content
+# (wall time, memory, ranks and threads) or between inputs of the same content
 # (file names); test_run.sh checks stamps.  h5diff 1.10 can leave out only all
 # root attributes: the others are compared with h5py.
 same_h5() {
@@ -36,7 +37,8 @@ same_h5() {
   h5diff --exclude-attribute / "$@" "$a" "$b" >h5diff.out 2>&1 || { cat h5diff.out >&2; fail "$a and $b differ"; }
   "$PY" - "$a" "$b" >h5diff.out 2>&1 <<'PY' || { cat h5diff.out >&2; fail "$a and $b differ in root attributes"; }
 import sys, h5py, numpy as np
-stamp = {"kspill_fingerprint", "kspill_settings", "kspill_inputs", "kspill_wall_seconds"}
+stamp = {"kspill_fingerprint", "kspill_settings", "kspill_inputs", "kspill_wall_seconds",
+         "kspill_peak_rss_mb", "kspill_ranks", "kspill_threads"}
 with h5py.File(sys.argv[1], "r") as fa, h5py.File(sys.argv[2], "r") as fb:
     ka, kb = set(fa.attrs) - stamp, set(fb.attrs) - stamp
     if ka != kb:

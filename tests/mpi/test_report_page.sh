@@ -149,3 +149,35 @@ assert colours > 10, colours
 print(f"screenshot {im.size}: {colours} distinct colours")
 PY
 ok "chromium renders the page"
+
+# every image of the page loaded in chromium: a copy of the page, next to it so
+# that its relative links resolve, with a script that lists each <img> as
+# "SRC ok|broken" (complete with a natural width) into the DOM after load
+"$PY" - "$R/index.html" "$R/.imgcheck.html" <<'PY'
+import sys
+page = open(sys.argv[1], encoding="utf-8").read()
+probe = ("<script>window.addEventListener('load', () => { const p = document.createElement('pre');"
+         " p.id = 'imgcheck'; p.textContent = [...document.images].map(i => i.getAttribute('src') + ' ' +"
+         " (i.complete && i.naturalWidth > 0 ? 'ok' : 'broken')).join('\\n') + '\\nend';"
+         " document.body.appendChild(p); });</script>")
+open(sys.argv[2], "w", encoding="utf-8").write(page.replace("</body>", probe + "</body>"))
+PY
+timeout 50 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$WORK/chrome2" \
+  --proxy-server=127.0.0.1:9 --host-resolver-rules="MAP * ~NOTFOUND" --allow-file-access-from-files \
+  --virtual-time-budget=10000 --dump-dom "file://$R/.imgcheck.html" >"$WORK/dom.html" 2>"$WORK/chrome2.log" ||
+  { cat "$WORK/chrome2.log" >&2; fail "chromium could not load the page to check its images"; }
+rm -f "$R/.imgcheck.html"
+"$PY" - "$R/index.html" "$WORK/dom.html" <<'PY' || fail "an image of the page did not load in chromium"
+import re, sys
+want = re.findall(r'<img[^>]*src="([^"]+)"', open(sys.argv[1], encoding="utf-8").read())
+m = re.search(r'<pre id="imgcheck">(.*?)</pre>', open(sys.argv[2], encoding="utf-8").read(), re.S)
+assert m, "the probe did not run"
+lines = m.group(1).strip().split("\n")
+assert lines[-1] == "end", lines
+got = dict(l.rsplit(" ", 1) for l in lines[:-1])
+assert len(want) >= 5 and sorted(got) == sorted(want), (want, got)
+bad = [k for k, v in got.items() if v != "ok"]
+assert not bad, f"not loaded: {bad}"
+print(f"{len(got)} images, every one loaded")
+PY
+ok "chromium loaded every image of the page"
