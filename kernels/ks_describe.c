@@ -136,11 +136,10 @@ void ks_describe_bin_range(const double *x, const int32_t *cell, int64_t n, cons
 
 void ks_describe_collect(const double *x, const int32_t *cell, int64_t n, const double *lo,
                          const double *hi, int32_t nbins, int nt, const int32_t *tcell,
-                         const int32_t *tbin, const uint8_t *want, const int64_t *off, double *out)
+                         const int32_t *tbin, const uint8_t *want, const int64_t *off, int64_t *at,
+                         double *out)
 {
-    int64_t *at = calloc((size_t)(nt > 0 ? nt : 1), sizeof *at);
-    if (!at)
-        return;
+    memset(at, 0, sizeof *at * (size_t)(nt > 0 ? nt : 0));
     for (int64_t r = 0; r < n; r++) {
         int32_t c = cell[r], b;
         if (c < 0 || !isfinite(x[r]))
@@ -150,7 +149,6 @@ void ks_describe_collect(const double *x, const int32_t *cell, int64_t n, const 
             if (want[t] && tcell[t] == c && tbin[t] == b && off[t] + at[t] < off[t + 1])
                 out[off[t] + at[t]++] = x[r];
     }
-    free(at);
 }
 
 void ks_describe_whiskers(const double *x, const int32_t *cell, int64_t n, int ncells,

@@ -69,10 +69,12 @@ void ks_describe_bin_range(const double *x, const int32_t *cell, int64_t n, cons
 /* The values of rows in the target bins: rows of target t (those with
  * want[t] set) go to out[off[t] ..], where off has nt+1 entries and
  * off[t+1] - off[t] is target t's local count (from the histogram).
- * Serial: it writes positions in row order. */
+ * Serial: it writes positions in row order; at (nt entries) is scratch,
+ * the caller's, so that an allocation failure is reported where it can be. */
 void ks_describe_collect(const double *x, const int32_t *cell, int64_t n, const double *lo,
                          const double *hi, int32_t nbins, int nt, const int32_t *tcell,
-                         const int32_t *tbin, const uint8_t *want, const int64_t *off, double *out);
+                         const int32_t *tbin, const uint8_t *want, const int64_t *off, int64_t *at,
+                         double *out);
 
 /* wlo[c] = min of the values of cell c >= fence_lo[c]; whi[c] = max of those
  * <= fence_hi[c] (accumulating: start them at +inf / -inf). */

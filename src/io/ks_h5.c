@@ -414,3 +414,54 @@ done:
     H5Dclose(d);
     return rc;
 }
+
+/* Whether `path` and the group holding it exist (H5Lexists fails, noisily,
+ * when an intermediate group is missing). */
+static int path_exists(hid_t file, const char *path)
+{
+    char parent[512];
+    const char *slash = strrchr(path, '/');
+    if (slash && slash != path) {
+        snprintf(parent, sizeof parent, "%.*s", (int)(slash - path), path);
+        if (!path_exists(file, parent))
+            return 0;
+    }
+    return H5Lexists(file, path, H5P_DEFAULT) > 0;
+}
+
+int ks_h5_read_column(ks_ctx *ctx, hid_t file, const char *file_name, const char *path, int64_t total,
+                      int64_t offset, int64_t count, hid_t memtype, size_t size, const char *why,
+                      void **buf)
+{
+    hid_t d, fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
+    hsize_t dims[1] = {0}, start[1] = {(hsize_t)offset}, cnt[1] = {(hsize_t)count};
+    int rc = KS_OK;
+    *buf = NULL;
+    if (!path_exists(file, path))
+        return ks_fail(ctx, KS_EINPUT, "%s has no dataset %s (%s)", file_name, path, why);
+    d = H5Dopen2(file, path, H5P_DEFAULT);
+    if (d < 0)
+        return ks_fail(ctx, KS_EHDF5, "cannot open %s:%s", file_name, path);
+    fs = H5Dget_space(d);
+    if (fs < 0 || H5Sget_simple_extent_ndims(fs) != 1 || H5Sget_simple_extent_dims(fs, dims, NULL) < 0 ||
+        (int64_t)dims[0] != total) {
+        rc = ks_fail(ctx, KS_EINPUT, "%s:%s is not a 1-D column of %lld rows", file_name, path,
+                     (long long)total);
+        goto done;
+    }
+    KS_TRY(rc, ks_calloc(ctx, buf, count ? (size_t)count : 1, size, path), done);
+    if (count > 0) {
+        ms = H5Screate_simple(1, cnt, NULL);
+        if (ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0 ||
+            H5Dread(d, memtype, ms, fs, H5P_DEFAULT, *buf) < 0)
+            rc = ks_fail(ctx, KS_EHDF5, "cannot read rows %lld..%lld of %s:%s", (long long)offset,
+                         (long long)(offset + count), file_name, path);
+    }
+done:
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    H5Dclose(d);
+    return rc;
+}

@@ -95,4 +95,13 @@ void ks_h5_stream_close(ks_h5_stream *s);
 int ks_h5_read_strings(ks_ctx *ctx, hid_t file, const char *path, int64_t offset, int64_t count,
                        char ***out);
 
+/* Rows [offset, offset + count) of the 1-D dataset `path` of `file` (named
+ * file_name in messages), which must hold `total` rows, read independently as
+ * memtype into a new array of count elements of `size` bytes (*buf, freed by
+ * the caller).  KS_EINPUT "FILE has no dataset PATH (WHY)" when it is
+ * missing, and when it is not 1-D of `total` rows. */
+int ks_h5_read_column(ks_ctx *ctx, hid_t file, const char *file_name, const char *path, int64_t total,
+                      int64_t offset, int64_t count, hid_t memtype, size_t size, const char *why,
+                      void **buf);
+
 #endif

@@ -214,38 +214,17 @@ static int read_codes(ks_ctx *ctx, hid_t dset, char **out)
 
 static int read_column(ks_ctx *ctx, hid_t file, ks_fit_panel *pn, int c)
 {
-    char path[96];
-    hid_t d, fs = -1, ms = -1;
-    int rc = KS_OK;
-    hsize_t dims[1] = {0}, start[1] = {(hsize_t)pn->row0}, count[1] = {(hsize_t)pn->nrows};
+    char path[96], why[128];
+    hid_t d;
+    int rc;
     snprintf(path, sizeof path, "/panel/%s", pn->names[c]);
-    if (H5Lexists(file, "/panel", H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0)
-        return ks_fail(ctx, KS_EINPUT, "%s has no dataset %s (a model uses the column '%s')",
-                       pn->path, path, pn->names[c]);
+    snprintf(why, sizeof why, "a model uses the column '%s'", pn->names[c]);
+    KS_CHECK(ks_h5_read_column(ctx, file, pn->path, path, pn->total, pn->row0, pn->nrows,
+                               H5T_NATIVE_DOUBLE, sizeof(double), why, (void **)&pn->cols[c]));
     d = H5Dopen2(file, path, H5P_DEFAULT);
     if (d < 0)
         return ks_fail(ctx, KS_EHDF5, "cannot open %s:%s", pn->path, path);
-    fs = H5Dget_space(d);
-    if (fs < 0 || H5Sget_simple_extent_ndims(fs) != 1 || H5Sget_simple_extent_dims(fs, dims, NULL) < 0 ||
-        (int64_t)dims[0] != pn->total) {
-        rc = ks_fail(ctx, KS_EINPUT, "%s:%s is not a 1-D column of %lld rows", pn->path, path,
-                     (long long)pn->total);
-        goto done;
-    }
-    KS_TRY(rc, read_codes(ctx, d, &pn->codes[c]), done);
-    KS_TRY(rc, ks_calloc(ctx, &pn->cols[c], pn->nrows ? (size_t)pn->nrows : 1, sizeof(double), path), done);
-    if (pn->nrows > 0) {
-        ms = H5Screate_simple(1, count, NULL);
-        if (ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-            H5Dread(d, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, pn->cols[c]) < 0)
-            rc = ks_fail(ctx, KS_EHDF5, "cannot read rows %lld..%lld of %s:%s", (long long)pn->row0,
-                         (long long)(pn->row0 + pn->nrows), pn->path, path);
-    }
-done:
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
+    rc = read_codes(ctx, d, &pn->codes[c]);
     H5Dclose(d);
     return rc;
 }

@@ -36,37 +36,9 @@ static int read_column(ks_ctx *ctx, hid_t file, ks_report_panel *p, const char *
                        hid_t memtype, size_t size, void **buf)
 {
     char path[96];
-    hid_t d, fs = -1, ms = -1;
-    hsize_t dims[1] = {0}, start[1] = {(hsize_t)p->row0}, count[1] = {(hsize_t)p->n};
-    int rc = KS_OK;
     snprintf(path, sizeof path, "/panel/%s", name);
-    if (H5Lexists(file, "/panel", H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0)
-        return ks_fail(ctx, KS_EINPUT, "%s has no dataset %s (the report needs it)", p->path, path);
-    d = H5Dopen2(file, path, H5P_DEFAULT);
-    if (d < 0)
-        return ks_fail(ctx, KS_EHDF5, "cannot open %s:%s", p->path, path);
-    fs = H5Dget_space(d);
-    if (fs < 0 || H5Sget_simple_extent_ndims(fs) != 1 || H5Sget_simple_extent_dims(fs, dims, NULL) < 0 ||
-        (int64_t)dims[0] != p->total) {
-        rc = ks_fail(ctx, KS_EINPUT, "%s:%s is not a 1-D column of %lld rows (as /panel/year)",
-                     p->path, path, (long long)p->total);
-        goto done;
-    }
-    KS_TRY(rc, ks_calloc(ctx, buf, p->n ? (size_t)p->n : 1, size, path), done);
-    if (p->n > 0) {
-        ms = H5Screate_simple(1, count, NULL);
-        if (ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-            H5Dread(d, memtype, ms, fs, H5P_DEFAULT, *buf) < 0)
-            rc = ks_fail(ctx, KS_EHDF5, "cannot read rows %lld..%lld of %s:%s", (long long)p->row0,
-                         (long long)(p->row0 + p->n), p->path, path);
-    }
-done:
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
-    H5Dclose(d);
-    return rc;
+    return ks_h5_read_column(ctx, file, p->path, path, p->total, p->row0, p->n, memtype, size,
+                             "the report needs it", buf);
 }
 
 /* The string attribute `codes` of /panel/region ("" when absent). */

@@ -156,7 +156,7 @@ static int order_stats(ks_ctx *ctx, const double *x, const int32_t *cell, int64_
 {
     int32_t *tcell = NULL, *tbin = NULL;
     double *tmin = NULL, *tmax = NULL, *vals = NULL;
-    int64_t *off = NULL;
+    int64_t *off = NULL, *at = NULL;
     uint8_t *want = NULL;
     int nt = 0, rc;
     rc = ks_calloc(ctx, &tcell, (size_t)nos + 1, sizeof *tcell, "targets");
@@ -191,8 +191,12 @@ static int order_stats(ks_ctx *ctx, const double *x, const int32_t *cell, int64_
         want[t] = tmin[t] != tmax[t];
         off[t + 1] = off[t] + (want[t] ? local_count[(int64_t)tcell[t] * KS_REPORT_QBINS + tbin[t]] : 0);
     }
-    KS_TRY(rc, ks_calloc(ctx, &vals, (size_t)(off[nt] > 0 ? off[nt] : 1), sizeof *vals, "quantile bins"), done);
-    ks_describe_collect(x, cell, n, lo, hi, KS_REPORT_QBINS, nt, tcell, tbin, want, off, vals);
+    /* agreed: the gathers below are collective */
+    rc = ks_calloc(ctx, &vals, (size_t)(off[nt] > 0 ? off[nt] : 1), sizeof *vals, "quantile bins");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &at, (size_t)(nt > 0 ? nt : 1), sizeof *at, "quantile bins");
+    KS_TRY(rc, ks_mpi_agree(ctx, rc), done);
+    ks_describe_collect(x, cell, n, lo, hi, KS_REPORT_QBINS, nt, tcell, tbin, want, off, at, vals);
     for (int t = 0; t < nt; t++) {
         double *sorted = NULL;
         int64_t total = 0;
@@ -215,6 +219,7 @@ done:
     free(tbin);
     free(tmin);
     free(off);
+    free(at);
     free(want);
     free(vals);
     return rc;

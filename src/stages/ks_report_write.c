@@ -14,12 +14,7 @@
 #include "ks_mpi.h"
 #include "ks_refdata.h"
 #include "ks_report_internal.h"
-#if defined(__has_include)
-#if __has_include("ks_report_page.h")
 #include "ks_report_page.h"
-#define KS_HAVE_REPORT_PAGE 1
-#endif
-#endif
 
 static const char *const box_cols = "n mean q1 median q3 whisker_low whisker_high min max";
 
@@ -280,7 +275,6 @@ int ks_report_write(ks_ctx *ctx, const ks_job *job, const ks_report_result *r, c
     KS_CHECK(ks_h5_create(ctx, &out, path));
     rc = write_h5_content(ctx, out.id, r);
     rc = ks_mpi_agree(ctx, rc);
-#ifdef KS_HAVE_REPORT_PAGE
     /* the figures and the HTML page, from the tables just written; before
      * report.h5 is committed, so a failed page leaves the stage not done */
     if (rc == KS_OK) {
@@ -293,7 +287,6 @@ int ks_report_write(ks_ctx *ctx, const ks_job *job, const ks_report_result *r, c
             prc = ks_report_page(ctx, job, abs, stamp);
         rc = ks_mpi_agree(ctx, prc);
     }
-#endif
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, ks_stamp_write_h5(ctx, out.id, stamp));
     if (rc == KS_OK)
