@@ -61,8 +61,8 @@ static const char *const usage_main =
     "  export     the panel (or a slice) as CSV or Stata .dta\n"
     "  fit        the [model.NAME] regressions: Probit/Logit/LPM with fixed effects, standard\n"
     "             errors, marginal effects, the paper's tables (WORKDIR/results.h5, tables/)\n"
-    "  report     panel -> the statistics of the paper's Figures 1-5 (WORKDIR/report.h5,\n"
-    "             report/data/*.dat; docs/report.md)\n"
+    "  report     panel -> the statistics of the paper's Figures 1-5 (group /report of\n"
+    "             WORKDIR/results.h5, report/data/*.dat, report/index.html; docs/report.md)\n"
     "  help job   list every job-file section and key with its default\n"
     "\n"
     "common options:\n"
@@ -83,7 +83,7 @@ static const char *const usage_run =
     "Runs the stages of the job in order in this one MPI program: synth (only when the job\n"
     "runs on synthetic data: [input] synthetic set, [input] files empty), ingest, relatedness,\n"
     "panel, fit (when the job declares a [model.NAME]), report.  A stage is skipped when its output (WORKDIR/synth/fingerprint.txt,\n"
-    "records.h5, relatedness.h5, panel.h5, results.h5, report.h5) records the fingerprint the job gives it\n"
+    "records.h5, relatedness.h5, panel.h5, results.h5, results.h5:/report) records the fingerprint the job gives it\n"
     "now: a hash of the stage, the kspill version, the job keys the stage reads and the\n"
     "fingerprints of its inputs (docs/pipeline.md).  Changing a [model.NAME] key reruns fit\n"
     "only.  Prints a line per stage (started, skipped, done), then the fit's Markdown tables.\n"
@@ -139,8 +139,10 @@ static const char *const usage_report =
     "Reads WORKDIR/panel.h5 and computes over the whole panel the statistics of the paper's\n"
     "Figures 1-5: kernel densities and box plots of density_firm and density_city for\n"
     "exported and not exported products in [report] year, box plots by region and city\n"
-    "means in [report] compare_year and year, and yearly means.  Writes WORKDIR/report.h5 and\n"
-    "the gnuplot tables WORKDIR/report/data/*.dat (docs/report.md).\n";
+    "means in [report] compare_year and year, and yearly means.  Writes them into the\n"
+    "group /report of WORKDIR/results.h5 (beside fit's estimates; a new results.h5 for a job\n"
+    "without models), the gnuplot tables WORKDIR/report/data/*.dat, the figures and the page\n"
+    "WORKDIR/report/index.html (docs/report.md, docs/report-page.md).\n";
 
 static const char *const usage_relatedness =
     "usage: kspill relatedness JOB.ini [--out DIR] [--set SECTION.KEY=VALUE]...\n"

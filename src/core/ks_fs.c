@@ -2,9 +2,11 @@
 #include "ks_fs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ks_job.h"
 #include "ks_mpi.h"
@@ -41,4 +43,30 @@ int ks_fs_partial_name(ks_ctx *ctx, const char *path, char *out, size_t n)
     if (len < 0 || (size_t)len >= n)
         return ks_fail(ctx, KS_EUSAGE, "output path %s is too long", path);
     return KS_OK;
+}
+
+int ks_fs_copy(ks_ctx *ctx, const char *from, const char *to)
+{
+    char buf[1 << 16];
+    int in = open(from, O_RDONLY), out = -1, rc = KS_OK;
+    ssize_t got;
+    if (in < 0)
+        return ks_fail(ctx, KS_EIO, "cannot open %s: %s", from, strerror(errno));
+    out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0)
+        rc = ks_fail(ctx, KS_EIO, "cannot create %s: %s", to, strerror(errno));
+    while (rc == KS_OK && (got = read(in, buf, sizeof buf)) != 0) {
+        if (got < 0) {
+            if (errno != EINTR)
+                rc = ks_fail(ctx, KS_EIO, "cannot read %s: %s", from, strerror(errno));
+            continue;
+        }
+        for (ssize_t done = 0, w; rc == KS_OK && done < got; done += w > 0 ? w : 0)
+            if ((w = write(out, buf + done, (size_t)(got - done))) < 0 && errno != EINTR)
+                rc = ks_fail(ctx, KS_EIO, "cannot write %s: %s", to, strerror(errno));
+    }
+    close(in);
+    if (out >= 0 && close(out) != 0 && rc == KS_OK)
+        rc = ks_fail(ctx, KS_EIO, "cannot write %s: %s", to, strerror(errno));
+    return rc;
 }

@@ -16,4 +16,7 @@ int ks_fs_mkdirs_collective(ks_ctx *ctx, const char *path);
  * "dir/.name.partial" for "dir/name". */
 int ks_fs_partial_name(ks_ctx *ctx, const char *path, char *out, size_t n);
 
+/* Copy the file `from` to `to` (created or truncated), byte for byte. */
+int ks_fs_copy(ks_ctx *ctx, const char *from, const char *to);
+
 #endif

@@ -62,6 +62,38 @@ int ks_h5_create(ks_ctx *ctx, ks_h5_file *f, const char *path)
     return KS_OK;
 }
 
+int ks_h5_amend(ks_ctx *ctx, ks_h5_file *f, const char *path)
+{
+    hid_t fapl;
+    int exists = 0, rc = KS_OK;
+    memset(f, 0, sizeof *f);
+    f->id = H5I_INVALID_HID;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    KS_CHECK(ks_fs_partial_name(ctx, path, f->tmp_path, sizeof f->tmp_path));
+    if (ctx->rank == 0) {
+        exists = access(path, F_OK) == 0;
+        if (exists)
+            rc = ks_fs_copy(ctx, path, f->tmp_path);
+    }
+    KS_CHECK(ks_mpi_agree(ctx, rc));
+    KS_CHECK(ks_mpi_bcast(ctx, &exists, sizeof exists));
+    if (!exists)
+        return ks_h5_create(ctx, f, path);
+    fapl = file_access(ctx);
+    f->id = H5Fopen(f->tmp_path, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
+    rc = f->id < 0 ? ks_fail(ctx, KS_EHDF5, "cannot open %s (a copy of %s) for writing: is %s an "
+                             "HDF5 file?", f->tmp_path, path, path)
+                   : KS_OK;
+    rc = ks_mpi_agree(ctx, rc);
+    if (rc != KS_OK) {
+        ks_h5_abort(ctx, f);
+        return rc;
+    }
+    return KS_OK;
+}
+
 int ks_h5_commit(ks_ctx *ctx, ks_h5_file *f)
 {
     int rc = KS_OK;

@@ -23,6 +23,11 @@ typedef struct ks_h5_file {
 
 /* Create `path` (collective).  Its folder must exist. */
 int ks_h5_create(ks_ctx *ctx, ks_h5_file *f, const char *path);
+/* Open a copy of `path` for writing (collective), or a new file when there
+ * is none: a stage adding a group to another stage's output (report's
+ * /report in results.h5).  The copy is committed over `path` like a created
+ * file, so readers see the old file or the whole new one, never a mix. */
+int ks_h5_amend(ks_ctx *ctx, ks_h5_file *f, const char *path);
 /* Close and rename to the final path (collective). */
 int ks_h5_commit(ks_ctx *ctx, ks_h5_file *f);
 /* Close and remove the temporary file (collective; after an agreed error). */

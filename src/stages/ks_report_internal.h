@@ -2,7 +2,7 @@
  *
  *   ks_report.c        the stage: read this rank's rows of panel.h5, the figures' cells
  *   ks_report_stats.c  distributed statistics: moments, exact quantiles, whiskers, binned counts
- *   ks_report_write.c  report.h5 and the gnuplot tables of report/data
+ *   ks_report_write.c  results.h5:/report and the gnuplot tables of report/data
  */
 #ifndef KS_REPORT_INTERNAL_H
 #define KS_REPORT_INTERNAL_H
@@ -14,7 +14,8 @@
 #include "ks_job.h"
 #include "ks_stamp.h"
 
-#define KS_REPORT_FORMAT_VERSION 1
+#define KS_REPORT_FORMAT_VERSION 2 /* 2: in results.h5:/report (1: report.h5) */
+#define KS_REPORT_GROUP "/report"
 #define KS_REPORT_QBINS 65536  /* histogram bins that locate an order statistic */
 #define KS_REPORT_KDE_BINS 4096
 #define KS_REPORT_KDE_GRID 512
@@ -99,8 +100,9 @@ typedef struct ks_report_result {
 
 void ks_report_result_free(ks_report_result *r);
 
-/* Write report.h5 (with the stamp, under its temporary name, committed
- * last) and report/data/ (.dat); then rank 0 makes the page (collective). */
+/* Write report/data/ (.dat), then rank 0 makes the page, then the group
+ * /report of results.h5 with the stamp (a copy of results.h5 committed
+ * last; collective). */
 int ks_report_write(ks_ctx *ctx, const ks_job *job, const ks_report_result *r,
                     const ks_stamp *stamp);
 

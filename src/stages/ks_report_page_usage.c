@@ -1,7 +1,8 @@
 /* ks_report_page_usage.c - the Run table of the report page: what each stage
  * cost, read back from the stamp of its output (ks_stamp.h: wall time, the
  * largest rank's peak memory, ranks and threads, version), and the report
- * stage's own figures so far, since its report.h5 is stamped only after the
+ * stage's own figures so far, since its group results.h5:/report is stamped
+ * only after the
  * page is written.  docs/report-page.md. */
 #include <stdio.h>
 
@@ -66,7 +67,7 @@ int ks_rp_html_usage(ks_ctx *ctx, ks_buf *out, const char *workdir, const ks_sta
                            "<th>ranks &times; threads</th><th>kspill</th></tr>\n"));
     for (size_t i = 0; i < sizeof stage_files / sizeof stage_files[0]; i++)
         KS_CHECK(stage_row(ctx, out, workdir, &stage_files[i]));
-    KS_CHECK(ks_buf_printf(ctx, out, "<tr><td>report</td><td>report.h5</td>"));
+    KS_CHECK(ks_buf_printf(ctx, out, "<tr><td>report</td><td>results.h5:/report</td>"));
     KS_CHECK(usage_cells(ctx, out, self, KS_VERSION));
     return ks_buf_printf(ctx, out, "</table>\n");
 }

@@ -1,7 +1,7 @@
 /* ks_report_write.c - the outputs of stage report: the gnuplot tables of
  * WORKDIR/report/data (rank 0, each through a temporary name and a rename),
- * then WORKDIR/report.h5, committed last so that its stamp means every
- * output of the stage is complete (docs/report.md). */
+ * then the group /report of WORKDIR/results.h5, committed last so that its
+ * stamp means every output of the stage is complete (docs/report.md). */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -137,6 +137,7 @@ static int write_strings(ks_ctx *ctx, hid_t g, const char *name, const char *con
     return ks_h5_write_strings(ctx, g, name, s, ctx->rank == 0 ? n : 0, 0, n);
 }
 
+/* `file` is the group /report: the names below are relative to it. */
 static int write_h5_content(ks_ctx *ctx, hid_t file, const ks_report_result *r)
 {
     hid_t g = -1;
@@ -265,18 +266,39 @@ static int write_h5_content(ks_ctx *ctx, hid_t file, const ks_report_result *r)
     return rc;
 }
 
+/* Group /report of results.h5, new: a rerun of report replaces it. */
+static int report_group(ks_ctx *ctx, hid_t file, hid_t *g)
+{
+    hid_t gcpl;
+    *g = -1;
+    if (H5Lexists(file, KS_REPORT_GROUP, H5P_DEFAULT) > 0 && H5Ldelete(file, KS_REPORT_GROUP, H5P_DEFAULT) < 0)
+        return ks_fail(ctx, KS_EHDF5, "HDF5 could not remove the old group %s", KS_REPORT_GROUP);
+    gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    *g = H5Gcreate2(file, KS_REPORT_GROUP, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    if (*g < 0)
+        return ks_fail(ctx, KS_EHDF5, "HDF5 could not create the group %s", KS_REPORT_GROUP);
+    return KS_OK;
+}
+
 int ks_report_write(ks_ctx *ctx, const ks_job *job, const ks_report_result *r, const ks_stamp *stamp)
 {
     char path[KS_PATH_MAX];
     ks_h5_file out;
+    hid_t g = -1;
     int rc;
     KS_CHECK(write_tables(ctx, job, r));
-    KS_CHECK(ks_job_output(ctx, job, "report.h5", path, sizeof path));
-    KS_CHECK(ks_h5_create(ctx, &out, path));
-    rc = write_h5_content(ctx, out.id, r);
-    rc = ks_mpi_agree(ctx, rc);
+    /* the statistics go beside the estimates, in results.h5 (fit's, or a
+     * new one for a job without models), in a copy committed over it */
+    KS_CHECK(ks_job_output(ctx, job, "results.h5", path, sizeof path));
+    KS_CHECK(ks_h5_amend(ctx, &out, path));
+    rc = ks_mpi_agree(ctx, report_group(ctx, out.id, &g));
+    if (rc == KS_OK)
+        rc = ks_mpi_agree(ctx, write_h5_content(ctx, g, r));
     /* the figures and the HTML page, from the tables just written; before
-     * report.h5 is committed, so a failed page leaves the stage not done */
+     * the group's stamp is written and results.h5 committed, so a failed
+     * page leaves the stage not done */
     if (rc == KS_OK) {
         /* an absolute workdir: the page runs gnuplot from its own folder */
         char abs[PATH_MAX];
@@ -288,7 +310,9 @@ int ks_report_write(ks_ctx *ctx, const ks_job *job, const ks_report_result *r, c
         rc = ks_mpi_agree(ctx, prc);
     }
     if (rc == KS_OK)
-        rc = ks_mpi_agree(ctx, ks_stamp_write_h5(ctx, out.id, stamp));
+        rc = ks_mpi_agree(ctx, ks_stamp_write_h5(ctx, g, stamp));
+    if (g >= 0)
+        H5Gclose(g);
     if (rc == KS_OK)
         rc = ks_h5_commit(ctx, &out);
     else

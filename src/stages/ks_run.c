@@ -60,10 +60,13 @@ static const ks_stage_def ks_stages[KS_NSTAGES] = {
     {"relatedness", "relatedness.h5", ks_relatedness_run, 1, {KS_STAGE_INGEST, 0}, relatedness_keys},
     {"panel", "panel.h5", ks_panel_run, 2, {KS_STAGE_INGEST, KS_STAGE_RELATEDNESS}, panel_keys},
     {"fit", "results.h5", ks_fit_run, 1, {KS_STAGE_PANEL, 0}, fit_keys},
-    /* report.h5 is committed after report/data and the page: its stamp
-     * means every output of the stage is complete.  fit is an input (the
-     * page reads results.h5 and tables/); a job without models has none. */
-    {"report", "report.h5", ks_report_run, 2, {KS_STAGE_PANEL, KS_STAGE_FIT}, report_keys},
+    /* report adds the group /report to results.h5 (fit's file keeps fit's
+     * root stamp; a new file for a job without models), committed after
+     * report/data and the page: the group's stamp means every output of the
+     * stage is complete.  fit is an input (the page reads results.h5 and
+     * tables/); a job without models has none.  A rerun of fit replaces
+     * results.h5 and so leaves report missing. */
+    {"report", "results.h5:/report", ks_report_run, 2, {KS_STAGE_PANEL, KS_STAGE_FIT}, report_keys},
 };
 
 const char *ks_stage_name(ks_stage_id id)

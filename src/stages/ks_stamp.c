@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "ks_fs.h"
+#include "ks_job.h"
 #include "ks_h5.h"
 #include "ks_log.h"
 #include "ks_mpi.h"
@@ -222,36 +223,51 @@ static void copy_field(char *dst, size_t n, ks_buf *b)
     b->len = 0;
 }
 
-static int read_h5(ks_ctx *ctx, const char *path, ks_stamp *s, int *found)
+/* The stamp on `object` ("/" or a group) of the HDF5 file `path`. */
+static int read_h5(ks_ctx *ctx, const char *path, const char *object, ks_stamp *s, int *found)
 {
     ks_buf b = {0};
-    hid_t file;
+    hid_t file, obj;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) {
         *found = 3;
         return KS_OK;
     }
-    *found = read_attr(ctx, file, "kspill_fingerprint", &b) ? 1 : 2;
+    /* a stage whose output is a group of another stage's file: the group
+     * missing is the output missing */
+    if (strcmp(object, "/") && H5Lexists(file, object, H5P_DEFAULT) <= 0) {
+        *found = 0;
+        H5Fclose(file);
+        return KS_OK;
+    }
+    obj = H5Oopen(file, object, H5P_DEFAULT);
+    if (obj < 0) {
+        *found = 3;
+        H5Fclose(file);
+        return KS_OK;
+    }
+    *found = read_attr(ctx, obj, "kspill_fingerprint", &b) ? 1 : 2;
     copy_field(s->fingerprint, sizeof s->fingerprint, &b);
-    if (read_attr(ctx, file, "kspill_stage", &b))
+    if (read_attr(ctx, obj, "kspill_stage", &b))
         copy_field(s->stage, sizeof s->stage, &b);
-    if (read_attr(ctx, file, "kspill_version", &b))
+    if (read_attr(ctx, obj, "kspill_version", &b))
         copy_field(s->version, sizeof s->version, &b);
-    if (read_attr(ctx, file, "kspill_wall_seconds", &b))
+    if (read_attr(ctx, obj, "kspill_wall_seconds", &b))
         s->wall_seconds = atof(b.data);
     b.len = 0;
-    if (read_attr(ctx, file, "kspill_peak_rss_mb", &b))
+    if (read_attr(ctx, obj, "kspill_peak_rss_mb", &b))
         s->peak_rss_mb = atof(b.data);
     b.len = 0;
-    if (read_attr(ctx, file, "kspill_ranks", &b))
+    if (read_attr(ctx, obj, "kspill_ranks", &b))
         s->ranks = atoi(b.data);
     b.len = 0;
-    if (read_attr(ctx, file, "kspill_threads", &b))
+    if (read_attr(ctx, obj, "kspill_threads", &b))
         s->threads = atoi(b.data);
-    read_attr(ctx, file, "kspill_settings", &s->settings);
-    read_attr(ctx, file, "kspill_inputs", &s->inputs);
+    read_attr(ctx, obj, "kspill_settings", &s->settings);
+    read_attr(ctx, obj, "kspill_inputs", &s->inputs);
     ks_buf_free(&b);
+    H5Oclose(obj);
     H5Fclose(file);
     return KS_OK;
 }
@@ -305,14 +321,20 @@ static int read_text(ks_ctx *ctx, const char *path, ks_stamp *s, int *found)
 int ks_stamp_read(ks_ctx *ctx, const char *path, ks_stamp *s, int *found)
 {
     struct stat st;
-    size_t n = strlen(path);
+    char file[KS_PATH_MAX];
+    const char *group = strstr(path, ".h5:/");
+    size_t n = group ? (size_t)(group - path) + 3 : strlen(path);
     ks_stamp_init(s, "");
     s->version[0] = '\0';
-    if (stat(path, &st) != 0) {
+    if (n >= sizeof file)
+        return ks_fail(ctx, KS_EUSAGE, "output name too long: %s", path);
+    memcpy(file, path, n);
+    file[n] = '\0';
+    if (stat(file, &st) != 0) {
         *found = 0;
         return KS_OK;
     }
-    if (n > 3 && !strcmp(path + n - 3, ".h5"))
-        return read_h5(ctx, path, s, found);
-    return read_text(ctx, path, s, found);
+    if (n > 3 && !strcmp(file + n - 3, ".h5"))
+        return read_h5(ctx, file, group ? group + 4 : "/", s, found);
+    return read_text(ctx, file, s, found);
 }

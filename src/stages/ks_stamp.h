@@ -5,7 +5,8 @@
  * them from (its inputs: the fingerprints of the upstream outputs, or the
  * input files' path, size and modification time), a fingerprint (XXH64 of
  * all of that) and its wall time.  HDF5 outputs carry the stamp as root
- * attributes (kspill_fingerprint, ...; docs/hdf5.md); synth, which writes
+ * attributes (kspill_fingerprint, ...; docs/hdf5.md), report as attributes
+ * of its group /report in results.h5; synth, which writes
  * CSV files, as the file fingerprint.txt beside them.  `kspill run` skips a
  * stage whose output holds the fingerprint the job would give it now
  * (ks_run.c; docs/pipeline.md).  This file knows the format, not the stages. */
@@ -66,8 +67,10 @@ int ks_stamp_write_h5(ks_ctx *ctx, hid_t file, const ks_stamp *s);
 int ks_stamp_write_file(ks_ctx *ctx, const char *path, const ks_stamp *s,
                         const ks_stamp_usage *u);
 
-/* Read the stamp of an output (one process; an HDF5 file when the name ends
- * in .h5, else a stamp file).  *found: 0 when the output does not exist,
+/* Read the stamp of an output (one process): "FILE.h5" its root attributes,
+ * "FILE.h5:/GROUP" those of a group (a stage that adds a group to another
+ * stage's file: report's /report in results.h5), else a stamp file.
+ * *found: 0 when the output (file or group) does not exist,
  * 1 when it holds a stamp, 2 when it exists without one (made by a kspill
  * before fingerprints, or not by kspill), 3 when it cannot be read. */
 int ks_stamp_read(ks_ctx *ctx, const char *path, ks_stamp *s, int *found);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stage report on the tiny preset: report.h5 identical with 1, 2, 3 ranks x
+# Stage report on the tiny preset: results.h5:/report identical with 1, 2, 3 ranks x
 # 1, 2 threads, every statistic equal to an independent numpy computation
 # over the whole panel (tests/ref/report_reference.py), the gnuplot tables,
 # the message for a year the panel lacks, and on the page of a workdir with
@@ -18,15 +18,15 @@ for n in 1 2 3; do
   done
 done
 for d in r12 r21 r22 r31 r32; do
-  same_h5 r11/report.h5 $d/report.h5
+  same_h5 r11/results.h5 $d/results.h5
   for f in r11/report/data/*.dat; do
     cmp -s "$f" "$d/report/data/$(basename "$f")" || fail "$f and $d differ"
   done
 done
-ok "report.h5 and report/data identical with 1, 2, 3 ranks x 1, 2 threads"
+ok "results.h5 (a new one, holding /report: no fit ran there) and report/data identical with 1, 2, 3 ranks x 1, 2 threads"
 
 "$PY" "$SRC/tests/ref/report_reference.py" r11 "$SRC/data/geo/prefectures.csv" ||
-  fail "report.h5 differs from the numpy reference"
+  fail "results.h5:/report differs from the numpy reference"
 ok "every statistic equals the numpy reference"
 
 expect_fail 2 "\[report\] year = 2020: .* has no rows of 2020 (its years: 2002" report base.ini --out r11 --set report.year=2020
@@ -38,8 +38,8 @@ run 2 report base.ini > /dev/null || fail "report in base (with records.h5, rela
 "$PY" - base <<'PY' || fail "the most related pairs or the stamps' usage differ from the reference"
 import html.parser, sys, h5py, numpy as np
 d = sys.argv[1]
-with h5py.File(f"{d}/report.h5", "r") as f:
-    year = int(f.attrs["year"])
+with h5py.File(f"{d}/results.h5", "r") as f:
+    year = int(f["report"].attrs["year"])
 with h5py.File(f"{d}/relatedness.h5", "r") as f:
     hs4 = f["products/hs4"][:]
     phi = f[f"phi/{year}"][:]
@@ -81,10 +81,11 @@ for s in ("ingest", "relatedness", "panel"):
         sys.exit(f"Run table, {s}: {stages[s]}")
 if "not run" not in stages["fit"][2] or float(stages["report"][3]) <= 0:
     sys.exit(f"Run table: fit {stages['fit']}, report {stages['report']}")
-for f in ("records.h5", "report.h5"):
-    with h5py.File(f"{d}/{f}", "r") as h:
+for f, obj in (("records.h5", "/"), ("results.h5", "/report")):
+    with h5py.File(f"{d}/{f}", "r") as hf:
+        h = hf[obj]
         if not h.attrs["kspill_peak_rss_mb"] > 0 or h.attrs["kspill_ranks"] != 2 or h.attrs["kspill_threads"] < 1:
             sys.exit(f"{f}: peak {h.attrs['kspill_peak_rss_mb']}, ranks {h.attrs['kspill_ranks']}")
 print(f"top pair {want[0][0]}-{want[0][1]} phi {want[0][2]:.4f} in {year}")
 PY
-ok "the page's 20 most related pairs equal numpy's; records.h5 and report.h5 carry kspill_peak_rss_mb > 0"
+ok "the page's 20 most related pairs equal numpy's; records.h5 and results.h5:/report carry kspill_peak_rss_mb > 0"

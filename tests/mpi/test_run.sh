@@ -102,8 +102,10 @@ diff -r a/tables b/tables > /dev/null || fail "tables/ differ between run and on
 # only) equal; the others hold the input files' names and times, so differ
 "$PY" - <<'PY' || fail "stamps differ between run and one by one"
 import sys, h5py
-for f, stage in (("records", "ingest"), ("relatedness", "relatedness"), ("panel", "panel"), ("results", "fit"), ("report", "report")):
-    with h5py.File(f"a/{f}.h5", "r") as a, h5py.File(f"b/{f}.h5", "r") as b:
+for f, obj, stage in (("records", "/", "ingest"), ("relatedness", "/", "relatedness"), ("panel", "/", "panel"),
+                      ("results", "/", "fit"), ("results", "/report", "report")):
+    with h5py.File(f"a/{f}.h5", "r") as fa, h5py.File(f"b/{f}.h5", "r") as fb:
+        a, b = fa[obj], fb[obj]
         for k in ("kspill_stage", "kspill_settings", "kspill_version"):
             if a.attrs[k] != b.attrs[k]:
                 sys.exit(f"{f}.h5 {k}: {a.attrs[k]!r} != {b.attrs[k]!r}")
@@ -138,7 +140,18 @@ grep -q "model.m1.se = robust (was oim)" a3.err || fail "run did not say which k
 [ "$before" = "$(mtimes a | grep -v -e results.h5 -e estimates.csv -e tables/ -e report)" ] ||
   fail "changing a model key rewrote files of other stages"
 h5dump -a /models/m1/se a/results.h5 | grep -q robust || fail "results.h5 does not hold se = robust"
-ok "--set model.m1.se=robust reran fit (and report, which reads it) only"
+stages a3 started report
+# report's group in fit's new results.h5: fit's root stamp kept, the group's inputs name it
+"$PY" - <<'PY' || fail "results.h5 after fit and report: stamps wrong"
+import sys, h5py
+with h5py.File("a/results.h5", "r") as f:
+    root, rep = f.attrs, f["report"].attrs
+    if root["kspill_stage"] != b"fit" or rep["kspill_stage"] != b"report":
+        sys.exit(f"stages {root['kspill_stage']!r} {rep['kspill_stage']!r}")
+    if b"results.h5 = " + root["kspill_fingerprint"] not in rep["kspill_inputs"]:
+        sys.exit(f"/report's inputs {rep['kspill_inputs']!r} do not name fit's {root['kspill_fingerprint']!r}")
+PY
+ok "--set model.m1.se=robust reran fit and report (which reads results.h5) only; /report's stamp names fit's"
 
 status s_model a.ini
 for s in synth ingest relatedness panel; do status_is s_model $s done; done

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent check of report.h5 (stage report, docs/report.md) against numpy
+"""Independent check of results.h5:/report (stage report, docs/report.md) against numpy
 over the whole panel: report_reference.py WORKDIR PREFECTURES_CSV.
 
 Quantiles are np.percentile (linear, "type 7"), equal to kspill's to the last
@@ -44,7 +44,7 @@ with h5py.File(f"{work}/panel.h5", "r") as f:
 names = dict((int(k), v) for k, v in (kv.split("=") for kv in codes.split(";")))
 region = np.array([REGIONS.index(names[c]) if names.get(c) in REGIONS else -1 for c in region_code])
 
-r = h5py.File(f"{work}/report.h5", "r")
+r = h5py.File(f"{work}/results.h5", "r")["report"]
 Y2, Y1 = int(r.attrs["compare_year"]), int(r.attrs["year"])
 check(r.attrs["kspill_stage"] in (b"report", "report"), "kspill_stage")
 
@@ -180,4 +180,4 @@ print(f"KDE: worst error {worst:.3f} of the binning bound")
 if errors:
     print("\n".join(errors[:30]), file=sys.stderr)
     sys.exit(1)
-print("report.h5 equals the numpy reference")
+print("results.h5:/report equals the numpy reference")
