@@ -7,11 +7,6 @@
 
 #include <omp.h>
 
-ks_fix ks_fix_of(double x)
-{
-    return (ks_fix)ldexp(x, KS_DESCRIBE_FIX_BITS);
-}
-
 double ks_fix_mean(ks_fix f, int64_t n)
 {
     /* the conversion of a 128-bit integer rounds to nearest; scaling by a
