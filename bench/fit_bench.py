@@ -42,14 +42,23 @@ import time
 import numpy as np
 import h5py
 
-KSPILL, SRC, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
-ROWS, RANKS, SM_ROWS = int(float(sys.argv[4])), int(sys.argv[5]), int(float(sys.argv[6]))
-R_ROWS = int(float(sys.argv[7])) if len(sys.argv) > 7 and sys.argv[7] else ROWS
+# Set by configure() (from the command line, or by bench/full_bench.py, which imports this module)
+KSPILL = SRC = WORK = R_REF = ""
+ROWS = RANKS = SM_ROWS = R_ROWS = 0
 FULL = os.environ.get("KSPILL_BENCH_FULL_WORKDIR", "")
-R_REF = os.path.join(SRC, "tests", "ref", "fit_reference.R")
 R_COPIES = 10  # peak RSS of fit_reference.R / (rows x K x 8): 7.1 to 9.4 measured, plus margin
-sys.path.insert(0, os.path.join(SRC, "tests", "ref"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "ref"))
 from fit_reference import simulate, X  # noqa: E402
+
+
+def configure(kspill, src, work, rows, ranks, sm_rows, r_rows=None):
+    """The settings every function below reads (the command line's arguments)."""
+    global KSPILL, SRC, WORK, ROWS, RANKS, SM_ROWS, R_ROWS, R_REF
+    KSPILL, SRC, WORK = kspill, src, work
+    ROWS, RANKS, SM_ROWS = int(float(rows)), int(ranks), int(float(sm_rows))
+    R_ROWS = int(float(r_rows)) if r_rows else ROWS
+    R_REF = os.path.join(SRC, "tests", "ref", "fit_reference.R")
+
 
 TERMS = X + ["_cons"]
 
@@ -403,4 +412,5 @@ def main():
 
 
 if __name__ == "__main__":
+    configure(*sys.argv[1:7], sys.argv[7] if len(sys.argv) > 7 else None)
     sys.exit(main())

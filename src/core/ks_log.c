@@ -12,6 +12,17 @@ double ks_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+void ks_peak_memory_reset(void)
+{
+    /* "5" resets the peak resident set (VmHWM) to the current one (Linux
+     * 4.0+, proc(5)); without it the peak stays that of the process */
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
 int64_t ks_peak_memory_kb(void)
 {
     char line[256];

@@ -10,6 +10,9 @@
 double ks_now(void); /* monotonic seconds */
 /* Peak resident memory of this process (VmHWM of /proc/self/status), kB; 0 if unknown. */
 int64_t ks_peak_memory_kb(void);
+/* Start a new peak: a stage of `kspill run` measures its own, not the
+ * largest of the stages before it in the same process. */
+void ks_peak_memory_reset(void);
 
 void ks_info(const ks_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ks_warn(const ks_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

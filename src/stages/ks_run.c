@@ -224,6 +224,7 @@ static int stamp_begin(ks_ctx *ctx, const ks_job *job, ks_stage_id id, ks_stamp 
     KS_CHECK(ks_mpi_agree(ctx, rc));
     KS_CHECK(ks_stamp_bcast(ctx, out));
     out->t0 = ks_now(); /* the stage's wall time starts now, on every rank */
+    ks_peak_memory_reset();
     return KS_OK;
 }
 
@@ -483,6 +484,7 @@ int ks_run_pipeline(ks_ctx *ctx, const ks_job *job, const ks_run_options *opt)
             ks_info(ctx, "run: %-11s started: %s [%.1f s]", ks_stages[id].name, d.reason,
                     ks_now() - start);
             want.t0 = ks_now();
+            ks_peak_memory_reset(); /* the stage's own peak, not the run's so far */
             rc = ks_stages[id].run(ctx, job, &want);
             if (rc == KS_OK)
                 rc = ks_mpi_agree(ctx, ctx->rank == 0 ? check_written(ctx, job, id, &want) : KS_OK);

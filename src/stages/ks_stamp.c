@@ -84,11 +84,16 @@ int ks_stamp_bcast(ks_ctx *ctx, ks_stamp *s)
 
 /* ---- usage ---- */
 
-/* This process's peak resident set in KiB (Linux's unit of ru_maxrss), 0
- * when getrusage fails: the usage is a report, not worth failing a stage. */
+/* This process's peak resident set in KiB since the stage began (VmHWM,
+ * which stamp_begin resets; getrusage's ru_maxrss, the peak of the whole
+ * process, when /proc cannot tell), 0 when neither can: the usage is a
+ * report, not worth failing a stage. */
 static int64_t peak_rss_kib(void)
 {
     struct rusage ru;
+    int64_t kib = ks_peak_memory_kb();
+    if (kib > 0)
+        return kib;
     return getrusage(RUSAGE_SELF, &ru) == 0 ? (int64_t)ru.ru_maxrss : 0;
 }
 
