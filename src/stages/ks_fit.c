@@ -155,7 +155,7 @@ static void resume_model(const ks_fit_ckpt *ckpt, const ks_fit_design *d, ks_fit
 }
 
 static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, const ks_model_spec *m,
-                     ks_fit_ckpt *ckpt, ks_model_result *r)
+                     ks_fit_scratch *scratch, ks_fit_ckpt *ckpt, ks_model_result *r)
 {
     ks_fit_design d;
     ks_fit_state st;
@@ -166,7 +166,7 @@ static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, con
     memset(&st, 0, sizeof st);
     memset(&rep, 0, sizeof rep);
     r->spec = m;
-    rc = ks_fit_design_build(ctx, pn, m, &d);
+    rc = ks_fit_design_build(ctx, pn, m, scratch, &d);
     if (rc == KS_OK)
         ks_info(ctx, "fit: model %s: design of %lld rows x %d parameters in %.3f s", m->name,
                 (long long)d.n, d.p, ks_now() - t0);
@@ -269,10 +269,15 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
 {
     ks_fit_panel pn;
     ks_fit_ckpt ckpt;
+    ks_fit_scratch scratch;
     ks_model_result *rs = NULL;
     int rc, n = job->n_models;
     double t0 = ks_now();
     memset(&ckpt, 0, sizeof ckpt);
+    memset(&scratch, 0, sizeof scratch);
+    for (int i = 0; i < n; i++)
+        if ((int)job->models[i].x.n > scratch.x_columns)
+            scratch.x_columns = (int)job->models[i].x.n;
     openblas_set_num_threads(1);
     if (n == 0)
         return ks_fail(ctx, KS_EUSAGE, "fit: %s declares no [model.NAME] section", job->path);
@@ -285,7 +290,7 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
         rc = ks_fit_ckpt_open(ctx, job, stamp ? stamp->fingerprint : NULL, NULL, &ckpt);
     for (int i = 0; rc == KS_OK && i < n; i++) {
         int stop = 0;
-        rc = fit_model(ctx, job, &pn, &job->models[i], &ckpt, &rs[i]);
+        rc = fit_model(ctx, job, &pn, &job->models[i], &scratch, &ckpt, &rs[i]);
         if (rc == KS_OK)
             rc = ks_mpi_stop_requested(ctx, &stop);
         if (rc == KS_OK && stop && i + 1 < n)
@@ -294,6 +299,7 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
                          ckpt.fingerprint[0] ? "; the checkpoint is saved: run the same command "
                                                "again to resume" : "");
     }
+    ks_fit_scratch_free(&scratch);
     ks_fit_panel_free(&pn);
     if (rc == KS_OK) {
         dump_results(ctx, rs, n);
@@ -328,7 +334,7 @@ int ks_fit_run_one(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp, const 
     KS_CHECK(ks_fit_panel_read(ctx, job, &pn));
     rc = ks_fit_ckpt_open(ctx, job, stamp->fingerprint, model, &ckpt);
     if (rc == KS_OK)
-        rc = fit_model(ctx, job, &pn, m, &ckpt, &r);
+        rc = fit_model(ctx, job, &pn, m, NULL, &ckpt, &r);
     if (rc == KS_OK)
         ks_info(ctx, "fit: model %s recorded in %s; a fit of the whole job picks it up", model, ckpt.path);
     ks_fit_panel_free(&pn);

@@ -618,56 +618,102 @@ static int64_t block_order(const ks_fit_panel *pn, const ks_fit_design *d, const
     return m;
 }
 
-/* Rows row[0..m) of the panel into design rows k0 .. k0 + m, one column at
- * a time: the rows of a block, sorted, jump about within it, and a column's
- * block (512 KB) stays in cache while all the block's columns would not. */
+/* The block's rows [r0, r0 + len) of panel column c, copied in order into
+ * buf: a sequential read the prefetcher streams from memory, after which
+ * the sorted rows' jumps about the block hit the cache (gathering straight
+ * from the column waited on memory at every row). */
+static const double *block_column(const ks_fit_panel *pn, int c, int64_t r0, int64_t len, double *buf)
+{
+    memcpy(buf, pn->cols[c] + r0, sizeof *buf * (size_t)len);
+    return buf;
+}
+
+/* Rows row[0..m) of the panel (all in the block from r0, len rows) into
+ * design rows k0 .. k0 + m, one column at a time.  tmp: 2 x KS_FIT_BLOCK. */
 static void copy_rows(const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s, const int64_t *row,
-                      int64_t m, int64_t k0)
+                      int64_t m, int64_t k0, int64_t r0, int64_t len, double *tmp)
 {
     const int64_t n = d->n_local;
+    double *tmp_b = tmp + KS_FIT_BLOCK;
     for (int j = 0; j < d->nx; j++) {
-        const double *a = pn->cols[d->factor[j][0]];
+        const double *a = block_column(pn, d->factor[j][0], r0, len, tmp);
         double *dst = d->x + j * n + k0; /* by columns: ks_glm.h */
         if (d->factor[j][1] >= 0) {
-            const double *b = pn->cols[d->factor[j][1]];
+            const double *b = block_column(pn, d->factor[j][1], r0, len, tmp_b);
             for (int64_t i = 0; i < m; i++)
-                dst[i] = a[row[i]] * b[row[i]];
+                dst[i] = a[row[i] - r0] * b[row[i] - r0];
         } else {
             for (int64_t i = 0; i < m; i++)
-                dst[i] = a[row[i]];
+                dst[i] = a[row[i] - r0];
         }
     }
-    const double *y = pn->cols[s->ycol];
+    const double *y = block_column(pn, s->ycol, r0, len, tmp);
     for (int64_t i = 0; i < m; i++)
-        d->y[k0 + i] = y[row[i]];
-    for (int f = 0; f < d->nfe; f++)
+        d->y[k0 + i] = y[row[i] - r0];
+    for (int f = 0; f < d->nfe; f++) {
+        const double *level = block_column(pn, d->fe_col[f], r0, len, tmp);
+        const int32_t *index = d->fe_index[f];
         for (int64_t i = 0; i < m; i++)
-            d->fe[(k0 + i) * d->nfe + f] = fe_param(pn, d, f, row[i]);
+            d->fe[(k0 + i) * d->nfe + f] = index[(int64_t)level[row[i] - r0] - d->fe_min[f]];
+    }
     if (d->cl) {
-        const double *cl = pn->cols[d->cluster_col];
+        const double *cl = block_column(pn, d->cluster_col, r0, len, tmp);
         for (int64_t i = 0; i < m; i++)
-            d->cl[k0 + i] = (int64_t)cl[row[i]];
+            d->cl[k0 + i] = (int64_t)cl[row[i] - r0];
     }
 }
 
-static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s)
+void ks_fit_scratch_free(ks_fit_scratch *s)
+{
+    for (int k = 0; k < 4; k++)
+        free(s->buf[k]);
+    memset(s, 0, sizeof *s);
+}
+
+/* bytes for buffer k of the design: from the scratch when there is one
+ * (grown, not kept, when too small: the old contents are not needed) */
+static int design_buffer(ks_ctx *ctx, ks_fit_scratch *scratch, int k, size_t n, size_t size,
+                         const char *what, void *out)
+{
+    if (!scratch)
+        return ks_calloc(ctx, out, n, size, what);
+    if (scratch->cap[k] < n * size) {
+        free(scratch->buf[k]);
+        scratch->buf[k] = NULL;
+        scratch->cap[k] = 0;
+        KS_CHECK(ks_calloc(ctx, &scratch->buf[k], n, size, what));
+        scratch->cap[k] = n * size;
+    }
+    *(void **)out = scratch->buf[k];
+    return KS_OK;
+}
+
+static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s,
+                   ks_fit_scratch *scratch)
 {
     int64_t n = 0, k = 0;
     size_t one;
     uint64_t *key = NULL, *tmp_key = NULL;
     int64_t *row = NULL, *tmp_row = NULL;
+    double *column = NULL;
     for (int64_t r = 0; r < pn->nrows; r++)
         n += s->keep[r];
     one = n ? (size_t)n : 1;
     d->n_local = n;
     d->nblocks = pn->block1 - pn->block0;
-    KS_CHECK(ks_calloc(ctx, &d->x, one * (size_t)(d->nx ? d->nx : 1), sizeof(double), "design x"));
-    KS_CHECK(ks_calloc(ctx, &d->y, one, sizeof(double), "design y"));
-    KS_CHECK(ks_calloc(ctx, &d->fe, one * (size_t)(d->nfe ? d->nfe : 1), sizeof(int32_t), "design fe"));
+    d->borrowed = scratch != NULL;
+    {
+        int cols = d->nx ? d->nx : 1;
+        if (scratch && scratch->x_columns > cols)
+            cols = scratch->x_columns;
+        KS_CHECK(design_buffer(ctx, scratch, 0, one * (size_t)cols, sizeof(double), "design x", &d->x));
+    }
+    KS_CHECK(design_buffer(ctx, scratch, 1, one, sizeof(double), "design y", &d->y));
+    KS_CHECK(design_buffer(ctx, scratch, 2, one * (size_t)(d->nfe ? d->nfe : 1), sizeof(int32_t), "design fe", &d->fe));
     KS_CHECK(ks_calloc(ctx, &d->block_start, (size_t)d->nblocks + 1, sizeof(int64_t), "blocks"));
     d->block0 = pn->block0;
     if (d->cluster_col >= 0)
-        KS_CHECK(ks_calloc(ctx, &d->cl, one, sizeof(int64_t), "clusters"));
+        KS_CHECK(design_buffer(ctx, scratch, 3, one, sizeof(int64_t), "clusters", &d->cl));
     int rc = ks_calloc(ctx, &key, KS_FIT_BLOCK, sizeof *key, "block order");
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &tmp_key, KS_FIT_BLOCK, sizeof *tmp_key, "block order");
@@ -675,13 +721,15 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
         rc = ks_calloc(ctx, &row, KS_FIT_BLOCK, sizeof *row, "block order");
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &tmp_row, KS_FIT_BLOCK, sizeof *tmp_row, "block order");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &column, 2 * KS_FIT_BLOCK, sizeof *column, "block columns");
     for (int64_t b = 0; rc == KS_OK && b < d->nblocks; b++) {
         int64_t r0 = b * KS_FIT_BLOCK, r1 = r0 + KS_FIT_BLOCK;
         if (r1 > pn->nrows)
             r1 = pn->nrows;
         d->block_start[b] = k;
         int64_t m = block_order(pn, d, s, r0, r1, key, row, tmp_key, tmp_row);
-        copy_rows(pn, d, s, row, m, k);
+        copy_rows(pn, d, s, row, m, k, r0, r1 - r0, column);
         k += m;
     }
     d->block_start[d->nblocks] = k;
@@ -689,6 +737,7 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
     free(tmp_key);
     free(row);
     free(tmp_row);
+    free(column);
     return rc;
 }
 
@@ -740,7 +789,8 @@ static int count_sample(ks_ctx *ctx, ks_fit_design *d)
     return KS_OK;
 }
 
-int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec *m, ks_fit_design *d)
+int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec *m,
+                        ks_fit_scratch *scratch, ks_fit_design *d)
 {
     ks_sample s;
     uint8_t *filtered = NULL;
@@ -769,7 +819,7 @@ int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec
     if (rc == KS_OK)
         rc = note_empty_levels(ctx, pn, d, filtered);
     if (rc == KS_OK)
-        rc = ks_mpi_agree(ctx, compact(ctx, pn, d, &s));
+        rc = ks_mpi_agree(ctx, compact(ctx, pn, d, &s, scratch));
     if (rc == KS_OK)
         rc = count_sample(ctx, d);
     if (rc == KS_OK && d->n == 0)
@@ -790,10 +840,12 @@ void ks_fit_design_free(ks_fit_design *d)
 {
     for (int f = 0; f < KS_FIT_MAX_FE; f++)
         free(d->fe_index[f]);
-    free(d->x);
-    free(d->y);
-    free(d->fe);
-    free(d->cl);
+    if (!d->borrowed) {
+        free(d->x);
+        free(d->y);
+        free(d->fe);
+        free(d->cl);
+    }
     free(d->block_start);
     free(d->active);
     ks_buf_free(&d->notes);

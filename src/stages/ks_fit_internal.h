@@ -54,6 +54,7 @@ typedef struct ks_fit_design {
     double *y;
     int32_t *fe;                       /* [n_local][nfe] */
     int64_t *cl;                       /* cluster ids, or NULL */
+    int borrowed;                      /* x, y, fe, cl belong to a ks_fit_scratch */
     int64_t block0;                    /* the global index of this rank's first block */
     int64_t nblocks;
     int64_t *block_start;              /* [nblocks + 1] */
@@ -62,6 +63,18 @@ typedef struct ks_fit_design {
     int *active;                       /* [p]: 1 estimated, 0 dropped (collinear) */
     ks_buf notes;                      /* messages for result->message */
 } ks_fit_design;
+
+/* Memory the designs of successive models reuse (x, y, fe, cl): a fresh
+ * page costs a fault and the kernel's zeroing, which on the full panel took
+ * as long as building the design; every element is overwritten. */
+typedef struct ks_fit_scratch {
+    void *buf[4];
+    size_t cap[4];                     /* bytes */
+    int x_columns;                     /* the most x columns of the models to come: x is
+                                          sized for them at once, not grown model by model */
+} ks_fit_scratch;
+
+void ks_fit_scratch_free(ks_fit_scratch *s);
 
 /* A block function adds the rows [begin, end) of the design to acc. */
 typedef void (*ks_fit_block_fn)(const ks_fit_design *d, int64_t begin, int64_t end, double *acc,
@@ -75,8 +88,10 @@ int ks_fit_reduce(ks_ctx *ctx, const ks_fit_design *d, int nacc, ks_fit_block_fn
 /* ks_fit_data.c */
 int ks_fit_panel_read(ks_ctx *ctx, const ks_job *job, ks_fit_panel *pn);
 void ks_fit_panel_free(ks_fit_panel *pn);
+/* scratch: the buffers to reuse (the design borrows them until it is
+ * freed), or NULL to allocate the design's own. */
 int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec *spec,
-                        ks_fit_design *d);
+                        ks_fit_scratch *scratch, ks_fit_design *d);
 void ks_fit_design_free(ks_fit_design *d);
 void ks_fit_design_rows(const ks_fit_design *d, ks_glm_rows *rows);
 int ks_fit_note(ks_ctx *ctx, ks_fit_design *d, const char *fmt, ...)
