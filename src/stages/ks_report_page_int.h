@@ -52,9 +52,20 @@ typedef struct ks_rp_facts {
  * `reportdir` and run gnuplot on each: report/figN.png and figN.svg. */
 int ks_rp_figures(ks_ctx *ctx, const char *reportdir, ks_rp_facts *facts);
 
-/* Run `gnuplot -e "out='BASE'" SCRIPT` in `dir` (no shell); KS_EIO with
- * gnuplot's stderr when it cannot start or exits non-zero. */
-int ks_rp_gnuplot(ks_ctx *ctx, const char *dir, const char *script, const char *base);
+/* A gnuplot run: `gnuplot -e "out='BASE'" SCRIPT` in `dir` (no shell). */
+typedef struct ks_rp_gnuplot_run {
+    pid_t pid;                           /* 0: not started */
+    char dir[KS_PATH_MAX], script[64], errpath[KS_PATH_MAX];
+} ks_rp_gnuplot_run;
+
+/* Start one (the figures are drawn side by side); KS_EIO when it cannot. */
+int ks_rp_gnuplot_start(ks_ctx *ctx, const char *dir, const char *script, const char *base,
+                        ks_rp_gnuplot_run *run);
+/* Wait for a started run; KS_EIO with gnuplot's stderr when it exited
+ * non-zero.  A run not started is KS_OK. */
+int ks_rp_gnuplot_wait(ks_ctx *ctx, ks_rp_gnuplot_run *run);
+/* Wait for a started run without a word (after another error). */
+void ks_rp_gnuplot_reap(ks_rp_gnuplot_run *run);
 
 /* HTML pieces, appended to `out`. */
 int ks_rp_html_escape(ks_ctx *ctx, ks_buf *out, const char *s);

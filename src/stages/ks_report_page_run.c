@@ -54,34 +54,61 @@ static int spawn_actions(ks_ctx *ctx, posix_spawn_file_actions_t *fa, const char
     return KS_OK;
 }
 
-int ks_rp_gnuplot(ks_ctx *ctx, const char *dir, const char *script, const char *base)
+int ks_rp_gnuplot_start(ks_ctx *ctx, const char *dir, const char *script, const char *base,
+                        ks_rp_gnuplot_run *run)
 {
-    char errpath[KS_PATH_MAX], outvar[KS_PATH_MAX], err[1200];
-    char *argv[] = {"gnuplot", "-e", outvar, (char *)script, NULL};
+    char outvar[KS_PATH_MAX];
+    char *argv[] = {"gnuplot", "-e", outvar, run->script, NULL};
     posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int status = 0, e, rc;
-    if ((size_t)snprintf(errpath, sizeof errpath, "%s/.%s.stderr", dir, base) >= sizeof errpath ||
-        (size_t)snprintf(outvar, sizeof outvar, "out='%s'", base) >= sizeof outvar)
+    int e;
+    memset(run, 0, sizeof *run);
+    if ((size_t)snprintf(run->errpath, sizeof run->errpath, "%s/.%s.stderr", dir, base) >= sizeof run->errpath ||
+        (size_t)snprintf(outvar, sizeof outvar, "out='%s'", base) >= sizeof outvar ||
+        (size_t)snprintf(run->dir, sizeof run->dir, "%s", dir) >= sizeof run->dir ||
+        (size_t)snprintf(run->script, sizeof run->script, "%s", script) >= sizeof run->script)
         return ks_fail(ctx, KS_EUSAGE, "report folder %s: path too long", dir);
-    KS_CHECK(spawn_actions(ctx, &fa, dir, errpath));
+    KS_CHECK(spawn_actions(ctx, &fa, dir, run->errpath));
     /* posix_spawnp: gnuplot from PATH (Debian's is /usr/bin/gnuplot) */
-    e = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
+    e = posix_spawnp(&run->pid, "gnuplot", &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    if (e != 0)
+    if (e != 0) {
+        run->pid = 0;
         return ks_fail(ctx, KS_EIO, "cannot run gnuplot for %s/%s: %s%s", dir, script, strerror(e),
                        e == ENOENT ? " (install Debian's gnuplot-nox: scripts/setup)" : "");
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return ks_fail(ctx, KS_EIO, "waiting for gnuplot (%s): %s", script, strerror(errno));
-    tail_of(errpath, err, sizeof err);
-    unlink(errpath);
+    }
+    return KS_OK;
+}
+
+void ks_rp_gnuplot_reap(ks_rp_gnuplot_run *run)
+{
+    int status;
+    if (run->pid <= 0)
+        return;
+    while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    run->pid = 0;
+    unlink(run->errpath);
+}
+
+int ks_rp_gnuplot_wait(ks_ctx *ctx, ks_rp_gnuplot_run *run)
+{
+    char err[1200];
+    int status = 0;
+    if (run->pid <= 0)
+        return KS_OK;
+    while (waitpid(run->pid, &status, 0) < 0)
+        if (errno != EINTR) {
+            run->pid = 0;
+            return ks_fail(ctx, KS_EIO, "waiting for gnuplot (%s): %s", run->script, strerror(errno));
+        }
+    run->pid = 0;
+    tail_of(run->errpath, err, sizeof err);
+    unlink(run->errpath);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return KS_OK;
     /* a missing chdir target or gnuplot binary shows as exit 127 */
-    rc = ks_fail(ctx, KS_EIO, "gnuplot %s/%s failed (%s %d)%s%s", dir, script,
-                 WIFEXITED(status) ? "exit status" : "signal",
-                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-                 err[0] ? ": " : " and wrote nothing on stderr", err);
-    return rc;
+    return ks_fail(ctx, KS_EIO, "gnuplot %s/%s failed (%s %d)%s%s", run->dir, run->script,
+                   WIFEXITED(status) ? "exit status" : "signal",
+                   WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+                   err[0] ? ": " : " and wrote nothing on stderr", err);
 }
