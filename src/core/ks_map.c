@@ -12,16 +12,7 @@ uint64_t ks_hash64(const void *data, size_t len)
     return XXH64(data, len, 0);
 }
 
-/* A cheap mixer for packed keys, whose low bits alone cluster badly. */
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
+#define mix64 ks_mix64
 
 static size_t pow2_at_least(size_t n)
 {
@@ -77,11 +68,31 @@ int ks_summap_add(ks_ctx *ctx, ks_summap *m, uint64_t key, int64_t value)
     return KS_OK;
 }
 
+int ks_sumcache_push(ks_ctx *ctx, ks_summap *m, ks_sumcache *c, uint64_t key, int64_t sum)
+{
+    int at;
+    if (c->n == KS_SUMCACHE_QUEUE) { /* the oldest, whose slot is fetched by now */
+        KS_CHECK(ks_summap_add(ctx, m, c->qkey[c->head], c->qsum[c->head]));
+        c->head = (c->head + 1) % KS_SUMCACHE_QUEUE;
+        c->n--;
+    }
+    __builtin_prefetch(&m->e[mix64(key) & (m->cap - 1)], 1);
+    at = (c->head + c->n) % KS_SUMCACHE_QUEUE;
+    c->qkey[at] = key;
+    c->qsum[at] = sum;
+    c->n++;
+    return KS_OK;
+}
+
 int ks_sumcache_flush(ks_ctx *ctx, ks_summap *m, ks_sumcache *c)
 {
     int rc = KS_OK;
     if (c->key != KS_SUMMAP_EMPTY)
-        rc = ks_summap_add(ctx, m, c->key, c->sum);
+        rc = ks_sumcache_push(ctx, m, c, c->key, c->sum);
+    for (; rc == KS_OK && c->n > 0; c->n--) {
+        rc = ks_summap_add(ctx, m, c->qkey[c->head], c->qsum[c->head]);
+        c->head = (c->head + 1) % KS_SUMCACHE_QUEUE;
+    }
     ks_sumcache_init(c);
     return rc;
 }

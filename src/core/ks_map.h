@@ -31,31 +31,56 @@ typedef struct ks_summap {
 int ks_summap_init(ks_ctx *ctx, ks_summap *m, size_t expected);
 /* sums[key] += value (inserting key with 0 first). */
 int ks_summap_add(ks_ctx *ctx, ks_summap *m, uint64_t key, int64_t value);
-/* A one-entry write cache in front of a summap: rows of one firm, year and
- * product tend to come together, so most adds touch only this entry and the
- * table (a cache miss each) is updated once per run of equal keys. */
+/* A mixer for packed keys, whose low bits alone cluster badly. */
+static inline uint64_t ks_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+/* A write cache in front of a summap.  Rows of one firm, year and product
+ * tend to come together, so most adds touch only the run being summed;
+ * a finished run waits in a short queue while its slot of the table is
+ * fetched from memory (prefetched), so that the table, far larger than
+ * the caches, is written without waiting for a miss at each run.  The
+ * sums are integers: the order of the writes changes nothing. */
+#define KS_SUMCACHE_QUEUE 16
 typedef struct ks_sumcache {
-    uint64_t key; /* KS_SUMMAP_EMPTY when empty */
+    uint64_t key; /* the run being summed; KS_SUMMAP_EMPTY when none */
     int64_t sum;
+    int head, n;  /* the queue: a ring of n entries from head */
+    uint64_t qkey[KS_SUMCACHE_QUEUE];
+    int64_t qsum[KS_SUMCACHE_QUEUE];
 } ks_sumcache;
 
 static inline void ks_sumcache_init(ks_sumcache *c)
 {
     c->key = KS_SUMMAP_EMPTY;
     c->sum = 0;
+    c->head = c->n = 0;
 }
 
-/* Write the pending entry to the table and empty the cache. */
+/* Queue (key, sum) for m: written when the queue is full or flushed. */
+int ks_sumcache_push(ks_ctx *ctx, ks_summap *m, ks_sumcache *c, uint64_t key, int64_t sum);
+
+/* Write the run and every queued entry to the table; the cache is empty. */
 int ks_sumcache_flush(ks_ctx *ctx, ks_summap *m, ks_sumcache *c);
 
 static inline int ks_sumcache_add(ks_ctx *ctx, ks_summap *m, ks_sumcache *c, uint64_t key,
                                   int64_t value)
 {
     if (c->key != key) {
-        int rc = ks_sumcache_flush(ctx, m, c);
-        if (rc != KS_OK)
-            return rc;
+        if (c->key != KS_SUMMAP_EMPTY) {
+            int rc = ks_sumcache_push(ctx, m, c, c->key, c->sum);
+            if (rc != KS_OK)
+                return rc;
+        }
         c->key = key;
+        c->sum = 0;
     }
     c->sum += value;
     return KS_OK;

@@ -122,8 +122,12 @@ int ks_ingest_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
             ctx->nranks == 1 ? "" : "s");
     KS_TRY(rc, ks_ingest_cut_pieces(ctx, &in, &pieces, &npieces), out);
     rc = report_init(ctx, job, &report);
-    if (rc == KS_OK)
-        rc = ks_aggregates_init(ctx, &agg);
+    if (rc == KS_OK) {
+        uint64_t bytes = 0;
+        for (int i = 0; i < npieces; i++)
+            bytes += pieces[i].end - pieces[i].begin;
+        rc = ks_aggregates_init(ctx, &agg, (size_t)((double)bytes * KS_FLOWS_PER_CSV_BYTE));
+    }
     if (rc == KS_OK)
         rc = parse_pieces(ctx, job, &ref, &in, pieces, npieces, &agg, &report, &rejects);
     KS_TRY(rc, ks_mpi_agree(ctx, rc), out);

@@ -136,6 +136,8 @@ static int unpack(ks_ctx *ctx, const char *msg, ks_aggregates *agg, uint32_t **i
     }
     for (int t = 0; t < KS_NAGG; t++) {
         uint64_t count;
+        ks_sumcache cache; /* queued, prefetched writes: ks_map.h */
+        ks_sumcache_init(&cache);
         get(&at, &count, 8);
         for (uint64_t e = 0; e < count; e++) {
             uint32_t idx, low;
@@ -143,8 +145,9 @@ static int unpack(ks_ctx *ctx, const char *msg, ks_aggregates *agg, uint32_t **i
             get(&at, &idx, 4);
             get(&at, &low, 4);
             get(&at, &sum, 8);
-            KS_CHECK(ks_summap_add(ctx, &agg->table[t], ((uint64_t)(*ids)[idx] << 32) | low, sum));
+            KS_CHECK(ks_sumcache_add(ctx, &agg->table[t], &cache, ((uint64_t)(*ids)[idx] << 32) | low, sum));
         }
+        KS_CHECK(ks_sumcache_flush(ctx, &agg->table[t], &cache));
     }
     return KS_OK;
 }
@@ -213,8 +216,13 @@ int ks_ingest_exchange(ks_ctx *ctx, ks_aggregates *agg)
     free(ob.index_of);
     if (rc != KS_OK)
         return rc;
-    ks_aggregates_free(agg);
-    rc = ks_aggregates_init(ctx, agg);
+    {
+        /* firms are spread evenly over the ranks: about as many records
+         * come in as this rank had */
+        size_t had = agg->table[KS_AGG_FLOWS].n;
+        ks_aggregates_free(agg);
+        rc = ks_aggregates_init(ctx, agg, had);
+    }
     for (int s = 0; rc == KS_OK && s < ctx->nranks; s++)
         rc = unpack(ctx, recv + rdispl[s], agg, &ids, &ids_cap);
     free(recv);

@@ -77,7 +77,14 @@ typedef struct ks_aggregates {
     ks_summap table[KS_NAGG];
 } ks_aggregates;
 
-int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg);
+/* expected_flows: about how many (firm, year, product, flow) records the
+ * rank will hold, to size the flows table once (growing it by doubling
+ * rehashed every record eight times over: a sixth of ingest's time). */
+int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg, size_t expected_flows);
+
+/* Records to expect from `bytes` of customs CSV: the `full` preset has one
+ * per 300 bytes (36.3 M from 10.9 GB); more is only a larger first table. */
+#define KS_FLOWS_PER_CSV_BYTE (1.0 / 400.0)
 void ks_aggregates_free(ks_aggregates *agg);
 
 /* Per-year counts of the ingest report; index 0 is "no valid year". */

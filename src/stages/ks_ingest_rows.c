@@ -367,13 +367,15 @@ done:
     return rc;
 }
 
-int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg)
+int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg, size_t expected_flows)
 {
     memset(agg, 0, sizeof *agg);
     KS_CHECK(ks_intern_init(ctx, &agg->firms, 1 << 12));
     KS_CHECK(ks_intern_init(ctx, &agg->partners, 256));
+    if (expected_flows < (1 << 16))
+        expected_flows = 1 << 16;
     for (int t = 0; t < KS_NAGG; t++)
-        KS_CHECK(ks_summap_init(ctx, &agg->table[t], t == KS_AGG_FLOWS ? 1 << 16 : 1 << 12));
+        KS_CHECK(ks_summap_init(ctx, &agg->table[t], t == KS_AGG_FLOWS ? expected_flows : 1 << 12));
     return KS_OK;
 }
 
