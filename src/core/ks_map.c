@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <xxhash.h>
 
 #include "ks_mem.h"
@@ -22,13 +23,35 @@ static size_t pow2_at_least(size_t n)
     return c;
 }
 
+/* A large table is reached at random: with 4 KiB pages nearly every add
+ * also misses the TLB (a page walk, itself from memory).  Huge pages
+ * (2 MiB, asked for with madvise: Linux's usual transparent_hugepage
+ * setting) let the TLB cover the whole table. */
+#define KS_HUGE_PAGE ((size_t)2 << 20)
+
+static int table_alloc(ks_ctx *ctx, ks_summap *m)
+{
+    size_t bytes = m->cap * sizeof *m->e;
+    if (bytes < 2 * KS_HUGE_PAGE)
+        return ks_calloc(ctx, &m->e, m->cap, sizeof *m->e, "aggregation table");
+    if (posix_memalign((void **)&m->e, KS_HUGE_PAGE, bytes) != 0) {
+        m->e = NULL;
+        return ks_fail(ctx, KS_ENOMEM, "out of memory allocating %.1f MiB for an aggregation table",
+                       (double)bytes / 1048576.0);
+    }
+    madvise(m->e, bytes, MADV_HUGEPAGE); /* a hint: without it, small pages */
+    return KS_OK;
+}
+
 int ks_summap_init(ks_ctx *ctx, ks_summap *m, size_t expected)
 {
     memset(m, 0, sizeof *m);
     m->cap = pow2_at_least(expected * 2);
-    KS_CHECK(ks_calloc(ctx, &m->e, m->cap, sizeof *m->e, "aggregation table"));
-    for (size_t i = 0; i < m->cap; i++)
+    KS_CHECK(table_alloc(ctx, m));
+    for (size_t i = 0; i < m->cap; i++) {
         m->e[i].key = KS_SUMMAP_EMPTY;
+        m->e[i].sum = 0;
+    }
     return KS_OK;
 }
 
