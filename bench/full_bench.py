@@ -1181,8 +1181,8 @@ def report(ctx):
           "(MPI start-up included); in-stage s: the output's `kspill_wall_seconds` (rank 0, start of the stage to "
           "the end of writing)."]
     L += ["- CPU s: user + system time of mpirun and its ranks, `getrusage(RUSAGE_CHILDREN)` after minus before."]
-    L += ["- peak MiB per rank: the output's `kspill_peak_rss_mb` (largest rank's `ru_maxrss`, taken when the stamp "
-          "is written; results.h5:/report or report.h5 for report); peak GB all ranks = that x ranks / 10^9 bytes "
+    L += ["- peak MiB per rank: the output's `kspill_peak_rss_mb` (the largest rank's peak resident memory "
+          "since the stage began, VmHWM, taken when the stamp is written; results.h5:/report or report.h5 for report); peak GB all ranks = that x ranks / 10^9 bytes "
           "(an upper bound: ranks may peak at different times or sizes)."]
     L += ["- rows/s: the stage's rows (in each heading) / wall; speedup T(1x1) / T; efficiency = speedup / cores, "
           "cores = ranks x threads, at most the machine's: a configuration with more (marked *) runs "
