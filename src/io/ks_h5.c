@@ -73,8 +73,8 @@ int ks_h5_amend(ks_ctx *ctx, ks_h5_file *f, const char *path)
     KS_CHECK(ks_fs_partial_name(ctx, path, f->tmp_path, sizeof f->tmp_path));
     if (ctx->rank == 0) {
         exists = access(path, F_OK) == 0;
-        if (exists)
-            rc = ks_fs_copy(ctx, path, f->tmp_path);
+        if (exists && (rc = ks_fs_copy(ctx, path, f->tmp_path)) != KS_OK)
+            unlink(f->tmp_path); /* no half copy left behind */
     }
     KS_CHECK(ks_mpi_agree(ctx, rc));
     KS_CHECK(ks_mpi_bcast(ctx, &exists, sizeof exists));

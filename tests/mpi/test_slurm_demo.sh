@@ -66,6 +66,7 @@ same_h5 slurm/panel.h5 direct/panel.h5
 cmp -s <(sed 's|^"slurm/synth/||' slurm/rejects.csv) <(sed 's|^"direct/synth/||' direct/rejects.csv) ||
   fail "rejects.csv differs"
 same_fit_outputs slurm direct
+same_report slurm direct
 diff -r slurm/report/data direct/report/data > /dev/null || fail "the report's data files differ"
 "$PY" - <<'PY' || fail "stamps differ between the Slurm jobs and kspill run"
 import sys, h5py

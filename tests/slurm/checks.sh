@@ -1,14 +1,15 @@
 # tests/slurm/checks.sh - checks shared by tests/mpi/test_slurm_*.sh, after
 # tests/mpi/lib.sh (fail, ok, same_h5, $PY) and tests/slurm/cluster.sh.
 
-# same_results A B: results.h5 equal but for the stamp (same_h5) and each
-# model's `seconds` (its wall time)
+# same_results A B: fit's part of results.h5 equal (the report's group
+# /report left out: a rerun of fit drops it) but for the stamp (same_h5) and
+# each model's `seconds` (its wall time)
 same_results() {
   local a=$1 b=$2 m args=()
   for m in $("$PY" -c 'import sys, h5py; print(" ".join(h5py.File(sys.argv[1], "r")["models"]))' "$a"); do
     args+=(--exclude-attribute "/models/$m")
   done
-  same_h5 "$a" "$b" "${args[@]}"
+  same_h5 "$a" "$b" "${args[@]}" --exclude-path /report
   "$PY" - "$a" "$b" <<'PY' || fail "$a and $b differ in the attributes of /models/*"
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as fa, h5py.File(sys.argv[2], "r") as fb:
@@ -22,6 +23,26 @@ with h5py.File(sys.argv[1], "r") as fa, h5py.File(sys.argv[2], "r") as fb:
         for k in keys:
             if not np.array_equal(x[k], y[k]):
                 sys.exit(f"/models/{m} {k}: {x[k]!r} != {y[k]!r}")
+PY
+}
+
+# same_report A B: the groups /report of results.h5 in workdirs A and B equal
+# (data and attributes, the stamp's usage and fingerprint left out)
+same_report() {
+  local a=$1/results.h5 b=$2/results.h5
+  h5diff --exclude-attribute /report "$a" "$b" /report /report >h5diff.out 2>&1 ||
+    { cat h5diff.out >&2; fail "$a:/report and $b:/report differ"; }
+  "$PY" - "$a" "$b" <<'PY' || fail "$a:/report and $b:/report differ in their attributes"
+import sys, h5py, numpy as np
+stamp = {"kspill_fingerprint", "kspill_settings", "kspill_inputs", "kspill_wall_seconds",
+         "kspill_peak_rss_mb", "kspill_ranks", "kspill_threads"}
+with h5py.File(sys.argv[1], "r") as fa, h5py.File(sys.argv[2], "r") as fb:
+    x, y = fa["report"].attrs, fb["report"].attrs
+    if set(x) - stamp != set(y) - stamp:
+        sys.exit("attribute names differ")
+    for k in set(x) - stamp:
+        if not np.array_equal(x[k], y[k]):
+            sys.exit(f"/report {k}: {x[k]!r} != {y[k]!r}")
 PY
 }
 
