@@ -618,6 +618,18 @@ def share(n, i, p):
     return n * i // p, n * (i + 1) // p
 
 
+def dataset_shares(entries, i, p):
+    """(name, dataset, a, b) for every dataset of entries [(path, [names])] of which
+    process i of p has rows [a, b) (share), its file open while it is used."""
+    for path, names in entries:
+        with h5py.File(path, "r") as f:
+            for name in names:
+                ds = f[name]
+                a, b = share(ds.shape[0] if ds.shape else 1, i, p)
+                if b > a:
+                    yield name, ds, a, b
+
+
 def barrier(d, phase, i, p):
     """Waits until every floor process has reached `phase` (files in the scratch folder);
     gives up when one of them failed (it leaves `abort`)."""
@@ -700,49 +712,35 @@ def floor_share(spec, d, i, p):
             pos += size
     kept = {}
     buffers = {}
-    for path, names in spec.get("read", []):
-        with h5py.File(path, "r") as f:
-            for name in names:
-                ds = f[name]
-                n = ds.shape[0] if ds.shape else 1
-                a, b = share(n, i, p)
-                if b <= a:
-                    continue
-                if not ds.shape:
-                    ds[()]
-                    continue
-                if spec.get("keep"):
-                    kept[name.split("/")[-1]] = ds[a:b]
-                    r["bytes_read"] += kept[name.split("/")[-1]].nbytes
-                    continue
-                step = block_rows(ds)
-                key = (ds.dtype.str, step, ds.shape[1:])
-                if key not in buffers:
-                    buffers[key] = np.empty((step,) + ds.shape[1:], ds.dtype)
-                buf = buffers[key]
-                for s in range(a, b, step):
-                    e = min(b, s + step)
-                    ds.read_direct(buf, np.s_[s:e], np.s_[0:e - s])
-                    r["bytes_read"] += (e - s) * buf[0].nbytes if buf.ndim > 1 else (e - s) * buf.itemsize
+    for name, ds, a, b in dataset_shares(spec.get("read", []), i, p):
+        if not ds.shape:
+            ds[()]
+            continue
+        if spec.get("keep"):
+            kept[name.split("/")[-1]] = ds[a:b]
+            r["bytes_read"] += kept[name.split("/")[-1]].nbytes
+            continue
+        step = block_rows(ds)
+        key = (ds.dtype.str, step, ds.shape[1:])
+        if key not in buffers:
+            buffers[key] = np.empty((step,) + ds.shape[1:], ds.dtype)
+        buf = buffers[key]
+        for s in range(a, b, step):
+            e = min(b, s + step)
+            ds.read_direct(buf, np.s_[s:e], np.s_[0:e - s])
+            r["bytes_read"] += (e - s) * buf[0].nbytes if buf.ndim > 1 else (e - s) * buf.itemsize
     r["read_s"] = time.perf_counter() - t0
     buffers.clear()
 
     # --- writing: this share of every output dataset, same dtype, chunks and filters
     out = []
     codes = {}
-    for path, names in spec.get("write", []):
-        with h5py.File(path, "r") as f:
-            for name in names:
-                ds = f[name]
-                n = ds.shape[0] if ds.shape else 1
-                a, b = share(n, i, p)
-                if b <= a:
-                    continue
-                data = ds[()] if not ds.shape else ds[a:b]
-                props = dict(dtype=ds.dtype, chunks=ds.chunks, compression=ds.compression,
-                             compression_opts=ds.compression_opts, shuffle=ds.shuffle, fletcher32=ds.fletcher32,
-                             scaleoffset=ds.scaleoffset)
-                out.append((name, props, data))
+    for name, ds, a, b in dataset_shares(spec.get("write", []), i, p):
+        data = ds[()] if not ds.shape else ds[a:b]
+        props = dict(dtype=ds.dtype, chunks=ds.chunks, compression=ds.compression,
+                     compression_opts=ds.compression_opts, shuffle=ds.shuffle, fletcher32=ds.fletcher32,
+                     scaleoffset=ds.scaleoffset)
+        out.append((name, props, data))
     raw = []  # plain files: small ones whole, one process each in turn; big ones split by bytes
     for k, (path, size) in enumerate(spec.get("raw_write", [])):
         a, b = share(size, i, p) if size >= (1 << 20) else ((0, size) if k % p == i else (0, 0))
