@@ -154,57 +154,125 @@ static void resume_model(const ks_fit_ckpt *ckpt, const ks_fit_design *d, ks_fit
     st->evaluated = 0; /* the evaluation at zero is not the one at beta */
 }
 
-static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, const ks_model_spec *m,
-                     ks_fit_scratch *scratch, ks_fit_ckpt *ckpt, ks_model_result *r)
-{
+/* A model's estimate kept for the next one: a model that differs only in
+ * its margins, title or name (Table 1's (6) is (5) with margins) has the same
+ * design and Newton path, bit for bit, so it starts from here instead. */
+typedef struct ks_fit_estimate {
+    int valid;
+    const ks_model_spec *spec;  /* the model it was made for */
     ks_fit_design d;
-    ks_fit_state st;
-    ks_fit_report rep;
-    double *v = NULL, *cov = NULL, t0 = ks_now();
-    int rc;
-    memset(&d, 0, sizeof d);
-    memset(&st, 0, sizeof st);
-    memset(&rep, 0, sizeof rep);
-    r->spec = m;
-    rc = ks_fit_design_build(ctx, pn, m, scratch, &d);
+    ks_fit_state st;            /* beta, g, h at the estimates; ll, sst, iterations */
+    size_t notes_len;           /* the design's notes before margins and SEs added any */
+} ks_fit_estimate;
+
+static void estimate_free(ks_fit_estimate *e)
+{
+    ks_fit_design_free(&e->d);
+    free(e->st.beta);
+    free(e->st.g);
+    free(e->st.h);
+    memset(e, 0, sizeof *e);
+}
+
+static int same_list(const ks_strlist *a, const ks_strlist *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->items[i], b->items[i]))
+            return 0;
+    return 1;
+}
+
+/* Everything the design and the estimation read is the same. */
+static int same_estimation(const ks_model_spec *a, const ks_model_spec *b)
+{
+    return !strcmp(a->y, b->y) && same_list(&a->x, &b->x) && same_list(&a->fe, &b->fe) &&
+           a->link == b->link && a->se == b->se && !strcmp(a->cluster, b->cluster) &&
+           a->standardize == b->standardize && !strcmp(a->where, b->where);
+}
+
+/* The design and the Newton iterations of model m into e (e->valid). */
+static int estimate(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, const ks_model_spec *m,
+                    ks_fit_scratch *scratch, ks_fit_ckpt *ckpt, ks_fit_estimate *e)
+{
+    ks_fit_design *d = &e->d;
+    ks_fit_state *st = &e->st;
+    double t0 = ks_now();
+    int rc = ks_fit_design_build(ctx, pn, m, scratch, d);
     if (rc == KS_OK)
         ks_info(ctx, "fit: model %s: design of %lld rows x %d parameters in %.3f s", m->name,
-                (long long)d.n, d.p, ks_now() - t0);
+                (long long)d->n, d->p, ks_now() - t0);
     if (rc == KS_OK)
-        rc = ks_calloc(ctx, &st.beta, (size_t)d.p, sizeof(double), "beta");
+        rc = ks_calloc(ctx, &st->beta, (size_t)d->p, sizeof(double), "beta");
     if (rc == KS_OK)
-        rc = ks_calloc(ctx, &st.g, (size_t)d.p, sizeof(double), "gradient");
+        rc = ks_calloc(ctx, &st->g, (size_t)d->p, sizeof(double), "gradient");
     if (rc == KS_OK)
-        rc = ks_calloc(ctx, &st.h, (size_t)(d.p * d.p), sizeof(double), "hessian");
-    if (rc == KS_OK)
-        rc = ks_calloc(ctx, &v, (size_t)(d.p * d.p), sizeof(double), "covariance");
+        rc = ks_calloc(ctx, &st->h, (size_t)(d->p * d->p), sizeof(double), "hessian");
     rc = ks_mpi_agree(ctx, rc);
     if (rc == KS_OK)
-        rc = ks_fit_collinear(ctx, &d, &st);
+        rc = ks_fit_collinear(ctx, d, st);
     if (rc == KS_OK) {
-        resume_model(ckpt, &d, &st);
-        st.ckpt = ckpt;
-        rc = ks_fit_newton(ctx, job, &d, &st);
+        resume_model(ckpt, d, st);
+        st->ckpt = ckpt;
+        rc = ks_fit_newton(ctx, job, d, st);
+        st->ckpt = NULL;
     }
-    if (rc == KS_OK && ckpt)
-        rc = ks_fit_ckpt_save(ctx, ckpt, m->name, 1, st.iterations, d.p, st.beta);
-    if (rc == KS_OK && d.link == KS_GLM_LPM) {
+    if (rc == KS_OK && d->link == KS_GLM_LPM) {
         double ysum, ybar;
-        rc = ks_fit_reduce(ctx, &d, 1, ysum_block, NULL, &ysum);
-        ybar = ysum / (double)d.n;
+        rc = ks_fit_reduce(ctx, d, 1, ysum_block, NULL, &ysum);
+        ybar = ysum / (double)d->n;
         if (rc == KS_OK)
-            rc = ks_fit_reduce(ctx, &d, 1, sst_block, &ybar, &st.sst);
+            rc = ks_fit_reduce(ctx, d, 1, sst_block, &ybar, &st->sst);
     }
+    e->valid = rc == KS_OK;
+    e->spec = m;
+    e->notes_len = d->notes.len;
+    return rc;
+}
+
+/* One model, start to end: estimated, or taken from the previous model's
+ * estimate `e` when only margins or labels differ; then its covariance,
+ * margins, SEs and result.  e keeps this model's estimate for the next.  A
+ * model that cannot be estimated (no rows, not identified) is reported as
+ * such; other errors stop the job. */
+static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, const ks_model_spec *m,
+                     ks_fit_scratch *scratch, ks_fit_estimate *e, ks_fit_ckpt *ckpt,
+                     ks_model_result *r)
+{
+    ks_fit_report rep;
+    double *v = NULL, *cov = NULL, t0 = ks_now();
+    int rc = KS_OK;
+    memset(&rep, 0, sizeof rep);
+    r->spec = m;
+    if (e->valid && same_estimation(e->spec, m)) {
+        ks_info(ctx, "fit: model %s: the estimate of model %s (the same but for margins or "
+                "labels)", m->name, e->spec->name);
+        e->spec = m;
+        e->d.spec = m;
+        e->d.notes.len = e->notes_len; /* the previous model's margin notes are not this one's */
+        if (e->d.notes.data)
+            e->d.notes.data[e->notes_len] = '\0';
+    } else {
+        estimate_free(e); /* before the build: the design buffers are reused */
+        rc = estimate(ctx, job, pn, m, scratch, ckpt, e);
+    }
+    ks_fit_design *d = &e->d;
+    ks_fit_state *st = &e->st;
+    if (rc == KS_OK && ckpt)
+        rc = ks_fit_ckpt_save(ctx, ckpt, m->name, 1, st->iterations, d->p, st->beta);
     if (rc == KS_OK)
-        rc = ks_fit_invert(ctx, &d, st.h, v);
+        rc = ks_mpi_agree(ctx, ks_calloc(ctx, &v, (size_t)(d->p * d->p), sizeof(double), "covariance"));
     if (rc == KS_OK)
-        rc = ks_fit_margins(ctx, &d, &st, &rep);
+        rc = ks_fit_invert(ctx, d, st->h, v);
+    if (rc == KS_OK)
+        rc = ks_fit_margins(ctx, d, st, &rep);
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, ks_calloc(ctx, &cov, (size_t)(rep.na * rep.na), sizeof(double), "cov"));
     if (rc == KS_OK)
-        rc = ks_fit_se(ctx, &d, &st, v, &rep, cov, r->se_label, sizeof r->se_label);
+        rc = ks_fit_se(ctx, d, st, v, &rep, cov, r->se_label, sizeof r->se_label);
     if (rc == KS_OK)
-        rc = fill_result(ctx, &d, &st, &rep, cov, r);
+        rc = fill_result(ctx, d, st, &rep, cov, r);
     if (rc == KS_OK)
         r->estimated = 1;
     else if (rc == KS_EINPUT) {
@@ -214,18 +282,16 @@ static int fit_model(ks_ctx *ctx, const ks_job *job, const ks_fit_panel *pn, con
         ks_clear_error(ctx);
         rc = KS_OK;
     }
-    if (r->estimated && d.notes.len)
-        snprintf(r->message, sizeof r->message, "%.511s", d.notes.data);
+    if (r->estimated && d->notes.len)
+        snprintf(r->message, sizeof r->message, "%.511s", d->notes.data);
     r->seconds = ks_now() - t0;
     if (r->estimated)
         ks_info(ctx, "model %s: N = %lld, loglik %.6f, %d iterations%s, %.3f s", m->name,
                 (long long)r->n, r->loglik, r->iterations, r->converged ? "" : " (NOT converged)",
                 r->seconds);
-    ks_fit_design_free(&d);
+    if (!r->estimated)
+        estimate_free(e); /* nothing to start the next model from */
     ks_fit_report_free(&rep);
-    free(st.beta);
-    free(st.g);
-    free(st.h);
     free(v);
     free(cov);
     return rc;
@@ -270,11 +336,13 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
     ks_fit_panel pn;
     ks_fit_ckpt ckpt;
     ks_fit_scratch scratch;
+    ks_fit_estimate est;
     ks_model_result *rs = NULL;
     int rc, n = job->n_models;
     double t0 = ks_now();
     memset(&ckpt, 0, sizeof ckpt);
     memset(&scratch, 0, sizeof scratch);
+    memset(&est, 0, sizeof est);
     for (int i = 0; i < n; i++)
         if ((int)job->models[i].x.n > scratch.x_columns)
             scratch.x_columns = (int)job->models[i].x.n;
@@ -290,7 +358,7 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
         rc = ks_fit_ckpt_open(ctx, job, stamp ? stamp->fingerprint : NULL, NULL, &ckpt);
     for (int i = 0; rc == KS_OK && i < n; i++) {
         int stop = 0;
-        rc = fit_model(ctx, job, &pn, &job->models[i], &scratch, &ckpt, &rs[i]);
+        rc = fit_model(ctx, job, &pn, &job->models[i], &scratch, &est, &ckpt, &rs[i]);
         if (rc == KS_OK)
             rc = ks_mpi_stop_requested(ctx, &stop);
         if (rc == KS_OK && stop && i + 1 < n)
@@ -299,6 +367,7 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
                          ckpt.fingerprint[0] ? "; the checkpoint is saved: run the same command "
                                                "again to resume" : "");
     }
+    estimate_free(&est); /* its design borrows the scratch */
     ks_fit_scratch_free(&scratch);
     ks_fit_panel_free(&pn);
     if (rc == KS_OK) {
@@ -316,6 +385,7 @@ int ks_fit_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
 
 int ks_fit_run_one(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp, const char *model)
 {
+    ks_fit_estimate one;
     ks_fit_panel pn;
     ks_fit_ckpt ckpt;
     ks_model_result r;
@@ -332,9 +402,11 @@ int ks_fit_run_one(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp, const 
     openblas_set_num_threads(1);
     memset(&r, 0, sizeof r);
     KS_CHECK(ks_fit_panel_read(ctx, job, &pn));
+    memset(&one, 0, sizeof one);
     rc = ks_fit_ckpt_open(ctx, job, stamp->fingerprint, model, &ckpt);
     if (rc == KS_OK)
-        rc = fit_model(ctx, job, &pn, m, NULL, &ckpt, &r);
+        rc = fit_model(ctx, job, &pn, m, NULL, &one, &ckpt, &r);
+    estimate_free(&one);
     if (rc == KS_OK)
         ks_info(ctx, "fit: model %s recorded in %s; a fit of the whole job picks it up", model, ckpt.path);
     ks_fit_panel_free(&pn);

@@ -88,6 +88,22 @@ sys.exit(0 if w1 < 1e-10 and w2 < 1e-10 else 1)
 " || fail "the identities of method.md do not hold to 1e-10"
 ok "the two identities of method.md hold to 1e-10"
 
+# ---- a model that differs only in margins and title takes the previous
+# model's estimate (ks_fit.c): the same bits as fitting it alone ----
+mkdir -p reuse alone
+ln sim/panel.h5 reuse/panel.h5
+ln sim/panel.h5 alone/panel.h5
+{ printf '[job]\nworkdir = reuse\n'; model po; model pm "margins = ame, mem" "title = (6)"; } > reuse.ini
+{ printf '[job]\nworkdir = alone\n'; model pm "margins = ame, mem" "title = (6)"; } > alone.ini
+KS_FIT_DUMP=$PWD/reuse.txt OMP_NUM_THREADS=1 "$MPIEXEC" -n 2 "$KSPILL" fit reuse.ini > /dev/null 2> reuse.err ||
+  { cat reuse.err >&2; fail "fit reuse.ini failed"; }
+KS_FIT_DUMP=$PWD/alone.txt OMP_NUM_THREADS=1 run 2 fit alone.ini > /dev/null
+grep -q "model pm: the estimate of model po" reuse.err || { cat reuse.err >&2; fail "pm did not take po's estimate"; }
+cmp -s <(grep -E "^[a-z_]+ pm " reuse.txt) <(grep -E "^[a-z_]+ pm " alone.txt) ||
+  fail "pm from po's estimate differs from pm fitted alone"
+[ "$(grep -cE "^(coef|ame|mem) pm " alone.txt)" -ge 15 ] || fail "pm's dump lacks coefficients or margins"
+ok "a model differing only in margins and title reuses the previous estimate: the same bits as alone"
+
 # ---- recovery: 10^6 rows, every estimate within 3 SE of the truth ----
 mkdir -p big
 "$PY" "$REF" simulate big/panel.h5 --rows 1000000 --seed 11
