@@ -13,7 +13,6 @@ uint64_t ks_hash64(const void *data, size_t len)
     return XXH64(data, len, 0);
 }
 
-#define mix64 ks_mix64
 
 static size_t pow2_at_least(size_t n)
 {
@@ -61,7 +60,7 @@ static int summap_grow(ks_ctx *ctx, ks_summap *m)
     KS_CHECK(ks_summap_init(ctx, &bigger, m->cap));
     for (size_t i = 0; i < m->cap; i++) {
         if (m->e[i].key != KS_SUMMAP_EMPTY) {
-            size_t j = mix64(m->e[i].key) & (bigger.cap - 1);
+            size_t j = ks_mix64(m->e[i].key) & (bigger.cap - 1);
             while (bigger.e[j].key != KS_SUMMAP_EMPTY)
                 j = (j + 1) & (bigger.cap - 1);
             bigger.e[j] = m->e[i];
@@ -78,7 +77,7 @@ int ks_summap_add(ks_ctx *ctx, ks_summap *m, uint64_t key, int64_t value)
     size_t j;
     if ((m->n + 1) * 10 > m->cap * 7)
         KS_CHECK(summap_grow(ctx, m));
-    j = mix64(key) & (m->cap - 1);
+    j = ks_mix64(key) & (m->cap - 1);
     while (m->e[j].key != key) {
         if (m->e[j].key == KS_SUMMAP_EMPTY) {
             m->e[j].key = key;
@@ -99,7 +98,7 @@ int ks_sumcache_push(ks_ctx *ctx, ks_summap *m, ks_sumcache *c, uint64_t key, in
         c->head = (c->head + 1) % KS_SUMCACHE_QUEUE;
         c->n--;
     }
-    __builtin_prefetch(&m->e[mix64(key) & (m->cap - 1)], 1);
+    __builtin_prefetch(&m->e[ks_mix64(key) & (m->cap - 1)], 1);
     at = (c->head + c->n) % KS_SUMCACHE_QUEUE;
     c->qkey[at] = key;
     c->qsum[at] = sum;
@@ -122,7 +121,7 @@ int ks_sumcache_flush(ks_ctx *ctx, ks_summap *m, ks_sumcache *c)
 
 int ks_summap_find(const ks_summap *m, uint64_t key, int64_t *sum)
 {
-    size_t j = mix64(key) & (m->cap - 1);
+    size_t j = ks_mix64(key) & (m->cap - 1);
     for (; m->e[j].key != KS_SUMMAP_EMPTY; j = (j + 1) & (m->cap - 1))
         if (m->e[j].key == key) {
             *sum = m->e[j].sum;

@@ -79,29 +79,37 @@ int ks_rp_gnuplot_start(ks_ctx *ctx, const char *dir, const char *script, const 
     return KS_OK;
 }
 
+/* Wait for the run's process (through EINTR): 0, or the errno of waitpid.
+ * The run is not started any more either way. */
+static int wait_run(ks_rp_gnuplot_run *run, int *status)
+{
+    int e = 0;
+    while (waitpid(run->pid, status, 0) < 0)
+        if (errno != EINTR) {
+            e = errno;
+            break;
+        }
+    run->pid = 0;
+    return e;
+}
+
 void ks_rp_gnuplot_reap(ks_rp_gnuplot_run *run)
 {
     int status;
     if (run->pid <= 0)
         return;
-    while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    run->pid = 0;
+    wait_run(run, &status);
     unlink(run->errpath);
 }
 
 int ks_rp_gnuplot_wait(ks_ctx *ctx, ks_rp_gnuplot_run *run)
 {
     char err[1200];
-    int status = 0;
+    int status = 0, e;
     if (run->pid <= 0)
         return KS_OK;
-    while (waitpid(run->pid, &status, 0) < 0)
-        if (errno != EINTR) {
-            run->pid = 0;
-            return ks_fail(ctx, KS_EIO, "waiting for gnuplot (%s): %s", run->script, strerror(errno));
-        }
-    run->pid = 0;
+    if ((e = wait_run(run, &status)) != 0)
+        return ks_fail(ctx, KS_EIO, "waiting for gnuplot (%s): %s", run->script, strerror(e));
     tail_of(run->errpath, err, sizeof err);
     unlink(run->errpath);
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
