@@ -55,6 +55,7 @@ typedef struct ks_fit_design {
     int32_t *fe;                       /* [n_local][nfe] */
     int64_t *cl;                       /* cluster ids, or NULL */
     int borrowed;                      /* x, y, fe, cl belong to a ks_fit_scratch */
+    struct ks_fit_scratch *scratch;    /* the block sums' buffer to reuse, or NULL */
     int64_t block0;                    /* the global index of this rank's first block */
     int64_t nblocks;
     int64_t *block_start;              /* [nblocks + 1] */
@@ -64,14 +65,41 @@ typedef struct ks_fit_design {
     ks_buf notes;                      /* messages for result->message */
 } ks_fit_design;
 
+/* The sample of the last design built, kept so that the next model on the
+ * same sample takes it whole and only gathers its own x columns: the same
+ * usable rows (before levels that predict the outcome perfectly are
+ * dropped), outcome, fixed effects, filter, link family and clusters, as in
+ * Table 1's models (1)-(5).  Its y, fe and cl stay in the scratch buffers
+ * (ks_fit_design.c). */
+typedef struct ks_fit_sample_cache {
+    int valid;
+    const ks_model_spec *spec;         /* the model it was built for */
+    uint8_t *usable;                   /* [nrows]: the usable rows, before dropping */
+    uint16_t *offset;                  /* [n_local]: each design row's row in its block */
+    size_t usable_cap, offset_cap;     /* elements */
+    int64_t fe_min[KS_FIT_MAX_FE], fe_range[KS_FIT_MAX_FE];
+    int32_t *fe_index[KS_FIT_MAX_FE];
+    int fe_levels[KS_FIT_MAX_FE];
+    int cluster_col;                   /* cl in the scratch holds this column, or -1 */
+    int nx, p;                         /* parameters are numbered x terms, _cons, levels:
+                                          fe_index and fe in the scratch follow nx */
+    int64_t n_local, n, n_pos;
+    int64_t *block_start;              /* [nblocks + 1] */
+    ks_buf notes;                      /* the sample's notes (levels dropped) */
+} ks_fit_sample_cache;
+
 /* Memory the designs of successive models reuse (x, y, fe, cl): a fresh
  * page costs a fault and the kernel's zeroing, which on the full panel took
  * as long as building the design; every element is overwritten. */
 typedef struct ks_fit_scratch {
-    void *buf[4];
-    size_t cap[4];                     /* bytes */
+    void *buf[6];                      /* x, y, fe, cl, the sample's two row masks */
+    size_t cap[6];                     /* bytes */
+    double *sums;                      /* ks_fit_reduce's block sums: p*p doubles a block
+                                          for a Hessian, tens of MB an evaluation */
+    size_t sums_cap;                   /* doubles */
     int x_columns;                     /* the most x columns of the models to come: x is
                                           sized for them at once, not grown model by model */
+    ks_fit_sample_cache sample;
 } ks_fit_scratch;
 
 void ks_fit_scratch_free(ks_fit_scratch *s);
@@ -86,9 +114,23 @@ int ks_fit_reduce(ks_ctx *ctx, const ks_fit_design *d, int nacc, ks_fit_block_fn
                   double *out);
 
 /* ks_fit_data.c */
+/* The conditions of `where`: "col op value [and col op value ...]". */
+typedef struct ks_where {
+    int n;
+    char col[16][64];
+    char op[16][3];
+    char value[16][64];
+} ks_where;
+
+/* The panel column named `name`, or -1. */
+int ks_fit_column_of(const ks_fit_panel *pn, const char *name);
+/* Split "a*b" into factors; returns how many (1 or 2), -1 when malformed. */
+int ks_fit_split_term(const char *term, char f[2][64]);
+int ks_fit_parse_where(ks_ctx *ctx, const ks_model_spec *m, ks_where *w);
 int ks_fit_panel_read(ks_ctx *ctx, const ks_job *job, ks_fit_panel *pn);
 void ks_fit_panel_free(ks_fit_panel *pn);
-/* scratch: the buffers to reuse (the design borrows them until it is
+
+/* ks_fit_design.c; scratch: the buffers to reuse (the design borrows them until it is
  * freed), or NULL to allocate the design's own. */
 int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec *spec,
                         ks_fit_scratch *scratch, ks_fit_design *d);

@@ -22,22 +22,41 @@ int ks_fit_reduce(ks_ctx *ctx, const ks_fit_design *d, int nacc, ks_fit_block_fn
     double *part = NULL;
     int rc = KS_OK;
     int64_t nb = d->nblocks;
-    if (nb > 0)
-        rc = ks_calloc(ctx, &part, (size_t)nb * (size_t)nacc, sizeof(double), "block sums");
+    size_t need = (size_t)nb * (size_t)nacc;
+    ks_fit_scratch *sc = d->scratch;
+    /* The block sums are reused from one evaluation to the next: fresh pages
+     * for them (a Hessian's p*p doubles a block) cost a fault and the
+     * kernel's zeroing per page, every Newton iteration. */
+    if (sc && sc->sums_cap < need) {
+        free(sc->sums);
+        sc->sums_cap = 0;
+        rc = ks_calloc(ctx, &sc->sums, need, sizeof(double), "block sums");
+        if (rc == KS_OK)
+            sc->sums_cap = need;
+    }
+    if (sc)
+        part = sc->sums;
+    else if (nb > 0)
+        rc = ks_calloc(ctx, &part, need, sizeof(double), "block sums");
     KS_CHECK(ks_mpi_agree(ctx, rc));
+    /* each block's sums zeroed by the thread that fills them, just before:
+     * they are then in its cache */
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t b = 0; b < nb; b++)
+    for (int64_t b = 0; b < nb; b++) {
+        memset(part + b * nacc, 0, sizeof *part * (size_t)nacc);
         fn(d, d->block_start[b], d->block_start[b + 1], part + b * nacc, arg);
+    }
     memset(out, 0, sizeof *out * (size_t)nacc);
     if (ctx->comm != MPI_COMM_NULL && ctx->rank > 0 &&
         MPI_Recv(out, nacc, MPI_DOUBLE, ctx->rank - 1, 4711, ctx->comm, MPI_STATUS_IGNORE) != MPI_SUCCESS)
         rc = ks_fail(ctx, KS_EMPI, "fit: MPI_Recv of the running sum failed");
     for (int64_t b = 0; b < nb; b++) {
-        const double *s = part + b * nacc;
+        const double *block = part + b * nacc;
         for (int k = 0; k < nacc; k++)
-            out[k] += s[k];
+            out[k] += block[k];
     }
-    free(part);
+    if (!sc)
+        free(part);
     if (ctx->comm == MPI_COMM_NULL)
         return rc;
     if (rc == KS_OK && ctx->rank + 1 < ctx->nranks &&

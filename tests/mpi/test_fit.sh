@@ -89,20 +89,34 @@ sys.exit(0 if w1 < 1e-10 and w2 < 1e-10 else 1)
 ok "the two identities of method.md hold to 1e-10"
 
 # ---- a model that differs only in margins and title takes the previous
-# model's estimate (ks_fit.c): the same bits as fitting it alone ----
+# model's estimate (ks_fit.c), and models on the same sample take its rows,
+# order and levels with their parameters renumbered for their x terms
+# (ks_fit_design.c): the same bits as fitting each alone ----
 mkdir -p reuse alone
 ln sim/panel.h5 reuse/panel.h5
 ln sim/panel.h5 alone/panel.h5
-{ printf '[job]\nworkdir = reuse\n'; model po; model pm "margins = ame, mem" "title = (6)"; } > reuse.ini
-{ printf '[job]\nworkdir = alone\n'; model pm "margins = ame, mem" "title = (6)"; } > alone.ini
+x3() { printf '[model.%s]\ny = export\nx = density_city, tradevalue, newexport\nfe = year, industry\n%s\n' "$1" "${2:-}"; }
+{ printf '[job]\nworkdir = reuse\n'; x3 p3; model po; model pm "margins = ame, mem" "title = (6)"
+  x3 p3r "se = robust"; } > reuse.ini
 KS_FIT_DUMP=$PWD/reuse.txt OMP_NUM_THREADS=1 "$MPIEXEC" -n 2 "$KSPILL" fit reuse.ini > /dev/null 2> reuse.err ||
   { cat reuse.err >&2; fail "fit reuse.ini failed"; }
-KS_FIT_DUMP=$PWD/alone.txt OMP_NUM_THREADS=1 run 2 fit alone.ini > /dev/null
 grep -q "model pm: the estimate of model po" reuse.err || { cat reuse.err >&2; fail "pm did not take po's estimate"; }
-cmp -s <(grep -E "^[a-z_]+ pm " reuse.txt) <(grep -E "^[a-z_]+ pm " alone.txt) ||
-  fail "pm from po's estimate differs from pm fitted alone"
-[ "$(grep -cE "^(coef|ame|mem) pm " alone.txt)" -ge 15 ] || fail "pm's dump lacks coefficients or margins"
-ok "a model differing only in margins and title reuses the previous estimate: the same bits as alone"
+for m in po p3r; do
+  grep -q "model $m: the sample of model p3" reuse.err || { cat reuse.err >&2; fail "$m did not take p3's sample"; }
+done
+for m in pm po p3r; do
+  case $m in
+    pm) model pm "margins = ame, mem" "title = (6)" ;;
+    po) model po ;;
+    p3r) x3 p3r "se = robust" ;;
+  esac | { printf '[job]\nworkdir = alone\n'; cat; } > alone.ini
+  KS_FIT_DUMP=$PWD/alone_$m.txt OMP_NUM_THREADS=1 run 2 fit alone.ini > /dev/null
+  cmp -s <(grep -E "^[a-z_]+ $m " reuse.txt) <(grep -E "^[a-z_]+ $m " alone_$m.txt) ||
+    fail "$m fitted after other models differs from $m fitted alone"
+done
+[ "$(grep -cE "^(coef|ame|mem) pm " alone_pm.txt)" -ge 15 ] || fail "pm's dump lacks coefficients or margins"
+[ "$(grep -cE "^coef p3r " alone_p3r.txt)" -ge 4 ] || fail "p3r's dump lacks coefficients"
+ok "a model reusing an estimate, or a sample with more or fewer x terms: the same bits as alone"
 
 # ---- recovery: 10^6 rows, every estimate within 3 SE of the truth ----
 mkdir -p big

@@ -1,0 +1,769 @@
+/* ks_fit_design.c - each model's estimation sample, built from the panel
+ * columns a rank holds: filters, listwise deletion of NaN, products,
+ * fixed-effect levels (empty ones and ones that predict the outcome
+ * perfectly dropped with a note), rows sorted by level within each block,
+ * standardization. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ks_fit_internal.h"
+#include "ks_log.h"
+#include "ks_mpi.h"
+#include "ks_radix.h"
+
+int ks_fit_note(ks_ctx *ctx, ks_fit_design *d, const char *fmt, ...)
+{
+    char line[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    ks_info(ctx, "model %s: %s", d->spec->name, line);
+    return ks_buf_printf(ctx, &d->notes, "%s%s", d->notes.len ? "; " : "", line);
+}
+
+/* ---- a model's design ---- */
+
+typedef struct ks_cond {
+    int col;
+    char op[3];
+    double value;
+} ks_cond;
+
+/* The value of a condition: a number, or a label of the column's codes. */
+static int cond_value(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec *m, int col,
+                      const char *text, double *v)
+{
+    char *end;
+    const char *s = pn->codes[col];
+    *v = strtod(text, &end);
+    if (*end == 0)
+        return KS_OK;
+    while (s && *s) {
+        const char *eq = strchr(s, '='), *semi = strchr(s, ';');
+        size_t len = semi ? (size_t)(semi - eq - 1) : strlen(eq ? eq + 1 : "");
+        if (!eq)
+            break;
+        if (strlen(text) == len && !strncasecmp(eq + 1, text, len)) {
+            *v = strtod(s, NULL);
+            return KS_OK;
+        }
+        s = semi ? semi + 1 : NULL;
+    }
+    return ks_fail(ctx, KS_EUSAGE, "model %s: where: '%s' is neither a number nor a label of "
+                   "/panel/%s (codes: %s)", m->name, text, pn->names[col],
+                   pn->codes[col] ? pn->codes[col] : "none");
+}
+
+static int cond_true(const char *op, double a, double b)
+{
+    if (op[0] == '=')
+        return a == b;
+    if (op[0] == '!')
+        return a != b;
+    if (op[0] == '<')
+        return op[1] ? a <= b : a < b;
+    return op[1] ? a >= b : a > b;
+}
+
+typedef struct ks_sample {
+    ks_cond cond[16];
+    int ncond;
+    int ycol;
+    uint8_t *keep;   /* [nrows] */
+} ks_sample;
+
+static int design_columns(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec *m,
+                          ks_fit_design *d, ks_sample *s)
+{
+    ks_where w;
+    s->ycol = ks_fit_column_of(pn, m->y);
+    if (m->x.n > KS_FIT_MAX_X)
+        return ks_fail(ctx, KS_EUSAGE, "model %s: more than %d x terms", m->name, KS_FIT_MAX_X);
+    d->nx = (int)m->x.n;
+    for (int i = 0; i < d->nx; i++) {
+        char f[2][64];
+        int nf = ks_fit_split_term(m->x.items[i], f);
+        snprintf(d->xname[i], sizeof d->xname[i], "%.47s%s%.47s", f[0], nf == 2 ? "*" : "", nf == 2 ? f[1] : "");
+        d->factor[i][0] = ks_fit_column_of(pn, f[0]);
+        d->factor[i][1] = nf == 2 ? ks_fit_column_of(pn, f[1]) : -1;
+    }
+    d->nfe = 0;
+    for (size_t i = 0; i < m->fe.n; i++) {
+        if (!strcmp(m->fe.items[i], "none"))
+            continue;
+        if (d->nfe == KS_FIT_MAX_FE)
+            return ks_fail(ctx, KS_EUSAGE, "model %s: more than %d fixed effects", m->name, KS_FIT_MAX_FE);
+        d->fe_col[d->nfe++] = ks_fit_column_of(pn, m->fe.items[i]);
+    }
+    if (d->nx + 1 + d->nfe > KS_GLM_MAX_NZ)
+        return ks_fail(ctx, KS_EUSAGE, "model %s: too many terms", m->name);
+    d->cluster_col = m->se == KS_SE_CLUSTER ? ks_fit_column_of(pn, m->cluster[0] ? m->cluster : "firm") : -1;
+    KS_CHECK(ks_fit_parse_where(ctx, m, &w));
+    s->ncond = w.n;
+    for (int i = 0; i < w.n; i++) {
+        s->cond[i].col = ks_fit_column_of(pn, w.col[i]);
+        memcpy(s->cond[i].op, w.op[i], 3);
+        KS_CHECK(cond_value(ctx, pn, m, s->cond[i].col, w.value[i], &s->cond[i].value));
+    }
+    return KS_OK;
+}
+
+/* Row r passes the filter and has no NaN in any used column. */
+static int row_usable(const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s, int64_t r)
+{
+    for (int i = 0; i < s->ncond; i++)
+        if (!cond_true(s->cond[i].op, pn->cols[s->cond[i].col][r], s->cond[i].value))
+            return 0;
+    if (!isfinite(pn->cols[s->ycol][r]))
+        return 0;
+    for (int j = 0; j < d->nx; j++)
+        for (int k = 0; k < 2; k++)
+            if (d->factor[j][k] >= 0 && !isfinite(pn->cols[d->factor[j][k]][r]))
+                return 0;
+    for (int f = 0; f < d->nfe; f++)
+        if (!isfinite(pn->cols[d->fe_col[f]][r]))
+            return 0;
+    if (d->cluster_col >= 0 && !isfinite(pn->cols[d->cluster_col][r]))
+        return 0;
+    return 1;
+}
+
+static int check_y(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s)
+{
+    int bad = 0;
+    double v = 0;
+    if (d->link == KS_GLM_LPM)
+        return ks_mpi_agree(ctx, KS_OK);
+    for (int64_t r = 0; r < pn->nrows && !bad; r++)
+        if (s->keep[r] && pn->cols[s->ycol][r] != 0.0 && pn->cols[s->ycol][r] != 1.0) {
+            bad = 1;
+            v = pn->cols[s->ycol][r];
+        }
+    return ks_mpi_agree(ctx, bad ? ks_fail(ctx, KS_EINPUT, "model %s: the dependent column %s "
+                                           "holds %g at row %lld; probit and logit need 0/1",
+                                           d->spec->name, d->spec->y, v, (long long)pn->row0)
+                                 : KS_OK);
+}
+
+/* Global min and max of fixed effect f over the kept rows. */
+static int fe_range(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s, int f)
+{
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    const double *c = pn->cols[d->fe_col[f]];
+    for (int64_t r = 0; r < pn->nrows; r++)
+        if (s->keep[r]) {
+            if (c[r] != floor(c[r]))
+                return ks_mpi_agree(ctx, ks_fail(ctx, KS_EINPUT, "model %s: fixed effect %s "
+                                    "holds %g, not an integer", d->spec->name,
+                                    pn->names[d->fe_col[f]], c[r]));
+            if ((int64_t)c[r] < lo)
+                lo = (int64_t)c[r];
+            if ((int64_t)c[r] > hi)
+                hi = (int64_t)c[r];
+        }
+    KS_CHECK(ks_mpi_agree(ctx, KS_OK));
+    KS_CHECK(ks_mpi_min_i64(ctx, &lo, 1));
+    KS_CHECK(ks_mpi_max_i64(ctx, &hi, 1));
+    if (lo > hi) {
+        lo = 0;
+        hi = 0;
+    }
+    if (hi - lo >= 10000000)
+        return ks_fail(ctx, KS_EUSAGE, "model %s: fixed effect %s spans %lld..%lld; more than 10^7 "
+                       "levels is not a fixed effect this solver handles", d->spec->name,
+                       pn->names[d->fe_col[f]], (long long)lo, (long long)hi);
+    d->fe_min[f] = lo;
+    d->fe_range[f] = hi - lo + 1;
+    return KS_OK;
+}
+
+/* Per level of fixed effect f: kept rows and positive outcomes. */
+static int fe_counts(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s,
+                     int f, int64_t *cnt, int64_t *pos)
+{
+    const double *c = pn->cols[d->fe_col[f]], *y = pn->cols[s->ycol];
+    memset(cnt, 0, sizeof *cnt * (size_t)d->fe_range[f]);
+    memset(pos, 0, sizeof *pos * (size_t)d->fe_range[f]);
+    for (int64_t r = 0; r < pn->nrows; r++)
+        if (s->keep[r]) {
+            int64_t l = (int64_t)c[r] - d->fe_min[f];
+            cnt[l]++;
+            pos[l] += y[r] != 0.0;
+        }
+    KS_CHECK(ks_mpi_sum_i64(ctx, cnt, (int)d->fe_range[f]));
+    return ks_mpi_sum_i64(ctx, pos, (int)d->fe_range[f]);
+}
+
+/* Levels whose rows are all 0 or all 1 predict the outcome perfectly: their
+ * rows carry no information and their dummy would go to -/+ infinity, so
+ * (as Stata does) the rows are dropped with a note.  Dropping can empty
+ * levels of another fixed effect, hence the loop. */
+static int drop_perfect(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, ks_sample *s)
+{
+    int rc = KS_OK;
+    for (int round = 0; round < 20 && rc == KS_OK; round++) {
+        int64_t changed = 0;
+        for (int f = 0; f < d->nfe && rc == KS_OK; f++) {
+            int64_t *cnt = NULL, *pos = NULL, nlev = 0, nrow = 0;
+            const double *c = pn->cols[d->fe_col[f]];
+            KS_TRY(rc, fe_range(ctx, pn, d, s, f), next);
+            KS_TRY(rc, ks_calloc(ctx, &cnt, (size_t)d->fe_range[f], sizeof *cnt, "fe counts"), next);
+            KS_TRY(rc, ks_calloc(ctx, &pos, (size_t)d->fe_range[f], sizeof *pos, "fe counts"), next);
+            KS_TRY(rc, fe_counts(ctx, pn, d, s, f, cnt, pos), next);
+            for (int64_t l = 0; l < d->fe_range[f]; l++)
+                if (cnt[l] > 0 && (pos[l] == 0 || pos[l] == cnt[l])) {
+                    nlev++;
+                    nrow += cnt[l];
+                }
+            if (nlev > 0) {
+                for (int64_t r = 0; r < pn->nrows; r++)
+                    if (s->keep[r]) {
+                        int64_t l = (int64_t)c[r] - d->fe_min[f];
+                        if (pos[l] == 0 || pos[l] == cnt[l])
+                            s->keep[r] = 0;
+                    }
+                rc = ks_fit_note(ctx, d, "%lld level(s) of %s predict %s perfectly: %lld rows dropped",
+                                 (long long)nlev, pn->names[d->fe_col[f]], d->spec->y, (long long)nrow);
+                changed += nlev;
+            }
+        next:
+            free(cnt);
+            free(pos);
+        }
+        if (changed == 0)
+            break;
+    }
+    return rc;
+}
+
+/* Parameters of each fixed effect: every level with rows but the smallest
+ * (the base, absorbed by the intercept). */
+static int fe_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s)
+{
+    int next = d->nx + 1;
+    for (int f = 0; f < d->nfe; f++) {
+        int64_t *cnt = NULL, *pos = NULL;
+        int base = 1, rc;
+        KS_CHECK(fe_range(ctx, pn, d, s, f));
+        rc = ks_calloc(ctx, &cnt, (size_t)d->fe_range[f], sizeof *cnt, "fe counts");
+        if (rc == KS_OK)
+            rc = ks_calloc(ctx, &pos, (size_t)d->fe_range[f], sizeof *pos, "fe counts");
+        if (rc == KS_OK)
+            rc = ks_calloc(ctx, &d->fe_index[f], (size_t)d->fe_range[f], sizeof(int32_t), "fe index");
+        if (rc == KS_OK)
+            rc = fe_counts(ctx, pn, d, s, f, cnt, pos);
+        for (int64_t l = 0; rc == KS_OK && l < d->fe_range[f]; l++) {
+            if (cnt[l] == 0 || base) {
+                d->fe_index[f][l] = -1;
+                base = base && cnt[l] == 0;
+                continue;
+            }
+            d->fe_index[f][l] = next++;
+            d->fe_levels[f]++;
+        }
+        free(cnt);
+        free(pos);
+        KS_CHECK(rc);
+    }
+    d->p = next;
+    return KS_OK;
+}
+
+/* Levels that have rows in the panel (after filters) but none in the
+ * estimation sample: reported, as Stata reports empty cells. */
+static int note_empty_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d,
+                             const uint8_t *filtered)
+{
+    for (int f = 0; f < d->nfe; f++) {
+        int64_t n = 0;
+        const double *c = pn->cols[d->fe_col[f]];
+        /* a level outside the sample's range, or inside it without rows */
+        int64_t *seen = NULL;
+        int rc = ks_calloc(ctx, &seen, (size_t)d->fe_range[f], sizeof *seen, "fe levels");
+        KS_CHECK(rc);
+        for (int64_t r = 0; r < pn->nrows; r++)
+            if (filtered[r] && isfinite(c[r])) {
+                int64_t l = (int64_t)c[r] - d->fe_min[f];
+                if (l >= 0 && l < d->fe_range[f])
+                    seen[l] = 1;
+            }
+        rc = ks_mpi_max_i64(ctx, seen, (int)d->fe_range[f]);
+        for (int64_t l = 0; rc == KS_OK && l < d->fe_range[f]; l++)
+            n += seen[l] && d->fe_index[f][l] < 0;
+        free(seen);
+        KS_CHECK(rc);
+        if (n > 1) /* one is the base */
+            KS_CHECK(ks_fit_note(ctx, d, "%s: %lld level(s) without rows in the estimation sample dropped",
+                                 pn->names[d->fe_col[f]], (long long)(n - 1)));
+    }
+    return KS_OK;
+}
+
+/* The parameter index of row r's level of fixed effect f (-1: base level). */
+static int32_t fe_param(const ks_fit_panel *pn, const ks_fit_design *d, int f, int64_t r)
+{
+    return d->fe_index[f][(int64_t)pn->cols[d->fe_col[f]][r] - d->fe_min[f]];
+}
+
+/* The kept rows of panel rows [r0, r1) in the order the block is stored:
+ * sorted by their fixed-effect levels (stable: panel order within equal
+ * levels), so that the kernel meets long runs of equal levels (ks_glm.h).
+ * The order is a function of the block's rows alone, as every sum must be.
+ * The levels (index + 1, at most p) are packed into one key, the first
+ * effect highest; effects that do not fit in 64 bits are left out of the
+ * key (the order is then only coarser). */
+static int64_t block_order(const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s, int64_t r0,
+                           int64_t r1, uint64_t *key, int64_t *row, uint64_t *tmp_key, int64_t *tmp_row)
+{
+    int bits = 1, nkey;
+    int64_t m = 0;
+    while (bits < 63 && ((int64_t)1 << bits) <= d->p)
+        bits++;
+    nkey = d->nfe < 64 / bits ? d->nfe : 64 / bits;
+    for (int64_t r = r0; r < r1; r++) {
+        uint64_t k = 0;
+        if (!s->keep[r])
+            continue;
+        for (int f = 0; f < nkey; f++)
+            k = (k << bits) | (uint64_t)(fe_param(pn, d, f, r) + 1);
+        key[m] = k;
+        row[m++] = r;
+    }
+    if (nkey > 0)
+        ks_radix_sort_pairs(key, row, (size_t)m, tmp_key, tmp_row);
+    return m;
+}
+
+/* The block's rows [r0, r0 + len) of panel column c, copied in order into
+ * buf: a sequential read the prefetcher streams from memory, after which
+ * the sorted rows' jumps about the block hit the cache (gathering straight
+ * from the column waited on memory at every row). */
+static const double *block_column(const ks_fit_panel *pn, int c, int64_t r0, int64_t len, double *buf)
+{
+    memcpy(buf, pn->cols[c] + r0, sizeof *buf * (size_t)len);
+    return buf;
+}
+
+/* The x columns of design rows k0 .. k0 + m, which are the rows r0 + off[i]
+ * of the block from r0 (len rows), one column at a time.
+ * tmp: 2 x KS_FIT_BLOCK. */
+static void copy_x(const ks_fit_panel *pn, ks_fit_design *d, const uint16_t *off, int64_t m,
+                   int64_t k0, int64_t r0, int64_t len, double *tmp)
+{
+    const int64_t n = d->n_local;
+    double *tmp_b = tmp + KS_FIT_BLOCK;
+    for (int j = 0; j < d->nx; j++) {
+        const double *a = block_column(pn, d->factor[j][0], r0, len, tmp);
+        double *dst = d->x + j * n + k0; /* by columns: ks_glm.h */
+        if (d->factor[j][1] >= 0) {
+            const double *b = block_column(pn, d->factor[j][1], r0, len, tmp_b);
+            for (int64_t i = 0; i < m; i++)
+                dst[i] = a[off[i]] * b[off[i]];
+        } else {
+            for (int64_t i = 0; i < m; i++)
+                dst[i] = a[off[i]];
+        }
+    }
+}
+
+/* The outcome, fixed-effect parameters and clusters of the same rows. */
+static void copy_sample(const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s, const uint16_t *off,
+                        int64_t m, int64_t k0, int64_t r0, int64_t len, double *tmp)
+{
+    const double *y = block_column(pn, s->ycol, r0, len, tmp);
+    for (int64_t i = 0; i < m; i++)
+        d->y[k0 + i] = y[off[i]];
+    for (int f = 0; f < d->nfe; f++) {
+        const double *level = block_column(pn, d->fe_col[f], r0, len, tmp);
+        const int32_t *index = d->fe_index[f];
+        for (int64_t i = 0; i < m; i++)
+            d->fe[(k0 + i) * d->nfe + f] = index[(int64_t)level[off[i]] - d->fe_min[f]];
+    }
+    if (d->cl) {
+        const double *cl = block_column(pn, d->cluster_col, r0, len, tmp);
+        for (int64_t i = 0; i < m; i++)
+            d->cl[k0 + i] = (int64_t)cl[off[i]];
+    }
+}
+
+/* bytes for buffer k of the design: from the scratch when there is one
+ * (grown, not kept, when too small: the old contents are not needed) */
+static int design_buffer(ks_ctx *ctx, ks_fit_scratch *scratch, int k, size_t n, size_t size,
+                         const char *what, void *out)
+{
+    if (!scratch)
+        return ks_calloc(ctx, out, n, size, what);
+    if (scratch->cap[k] < n * size) {
+        free(scratch->buf[k]);
+        scratch->buf[k] = NULL;
+        scratch->cap[k] = 0;
+        KS_CHECK(ks_calloc(ctx, &scratch->buf[k], n, size, what));
+        scratch->cap[k] = n * size;
+    }
+    *(void **)out = scratch->buf[k];
+    return KS_OK;
+}
+
+/* The design's buffers: x sized for the widest model to come. */
+static int design_buffers(ks_ctx *ctx, ks_fit_design *d, ks_fit_scratch *scratch)
+{
+    size_t one = d->n_local ? (size_t)d->n_local : 1;
+    int cols = d->nx ? d->nx : 1;
+    if (scratch && scratch->x_columns > cols)
+        cols = scratch->x_columns;
+    d->borrowed = scratch != NULL;
+    KS_CHECK(design_buffer(ctx, scratch, 0, one * (size_t)cols, sizeof(double), "design x", &d->x));
+    KS_CHECK(design_buffer(ctx, scratch, 1, one, sizeof(double), "design y", &d->y));
+    KS_CHECK(design_buffer(ctx, scratch, 2, one * (size_t)(d->nfe ? d->nfe : 1), sizeof(int32_t),
+                           "design fe", &d->fe));
+    if (d->cluster_col >= 0)
+        KS_CHECK(design_buffer(ctx, scratch, 3, one, sizeof(int64_t), "clusters", &d->cl));
+    return KS_OK;
+}
+
+/* The kept rows into the design, block by block in sorted order; each
+ * row's place in its block into off[n_local] (uint16: KS_FIT_BLOCK rows). */
+static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s,
+                   ks_fit_scratch *scratch)
+{
+    int64_t n = 0, k = 0;
+    uint64_t *key = NULL, *tmp_key = NULL;
+    int64_t *row = NULL, *tmp_row = NULL;
+    double *column = NULL;
+    uint16_t *off = NULL, *own_off = NULL;
+    _Static_assert(KS_FIT_BLOCK <= 65536, "a row's place in its block is a uint16_t");
+    for (int64_t r = 0; r < pn->nrows; r++)
+        n += s->keep[r];
+    d->n_local = n;
+    d->nblocks = pn->block1 - pn->block0;
+    d->block0 = pn->block0;
+    KS_CHECK(design_buffers(ctx, d, scratch));
+    KS_CHECK(ks_calloc(ctx, &d->block_start, (size_t)d->nblocks + 1, sizeof(int64_t), "blocks"));
+    if (scratch) { /* kept for the next model on this sample */
+        ks_fit_sample_cache *c = &scratch->sample;
+        KS_CHECK(ks_reserve(ctx, &c->offset, &c->offset_cap, (size_t)n + 1, sizeof *c->offset, "row order"));
+        off = c->offset;
+    } else {
+        KS_CHECK(ks_calloc(ctx, &own_off, (size_t)n + 1, sizeof *own_off, "row order"));
+        off = own_off;
+    }
+    int rc = ks_calloc(ctx, &key, KS_FIT_BLOCK, sizeof *key, "block order");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &tmp_key, KS_FIT_BLOCK, sizeof *tmp_key, "block order");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &row, KS_FIT_BLOCK, sizeof *row, "block order");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &tmp_row, KS_FIT_BLOCK, sizeof *tmp_row, "block order");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &column, 2 * KS_FIT_BLOCK, sizeof *column, "block columns");
+    for (int64_t b = 0; rc == KS_OK && b < d->nblocks; b++) {
+        int64_t r0 = b * KS_FIT_BLOCK, r1 = r0 + KS_FIT_BLOCK;
+        if (r1 > pn->nrows)
+            r1 = pn->nrows;
+        d->block_start[b] = k;
+        int64_t m = block_order(pn, d, s, r0, r1, key, row, tmp_key, tmp_row);
+        for (int64_t i = 0; i < m; i++)
+            off[k + i] = (uint16_t)(row[i] - r0);
+        copy_x(pn, d, off + k, m, k, r0, r1 - r0, column);
+        copy_sample(pn, d, s, off + k, m, k, r0, r1 - r0, column);
+        k += m;
+    }
+    d->block_start[d->nblocks] = k;
+    free(key);
+    free(tmp_key);
+    free(row);
+    free(tmp_row);
+    free(column);
+    free(own_off);
+    return rc;
+}
+
+/* ---- the sample of the last design, for the next model on it ---- */
+
+static int same_list(const ks_strlist *a, const ks_strlist *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->items[i], b->items[i]))
+            return 0;
+    return 1;
+}
+
+/* 1 on every rank when the cached sample is this model's: the same usable
+ * rows (s->keep, before dropping) on every rank, and everything else the
+ * sample depends on the same.  Collective. */
+static int sample_cached(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s,
+                         const ks_fit_sample_cache *c)
+{
+    const ks_model_spec *a = d->spec, *b = c->spec;
+    int64_t same = c->valid && !strcmp(a->y, b->y) && same_list(&a->fe, &b->fe) &&
+                   !strcmp(a->where, b->where) && (a->link == KS_LINK_LPM) == (b->link == KS_LINK_LPM) &&
+                   d->cluster_col == c->cluster_col &&
+                   (pn->nrows == 0 || !memcmp(c->usable, s->keep, (size_t)pn->nrows));
+    if (ks_mpi_min_i64(ctx, &same, 1) != KS_OK)
+        return 0;
+    return same == 1;
+}
+
+static void sample_forget(ks_fit_sample_cache *c)
+{
+    for (int f = 0; f < KS_FIT_MAX_FE; f++) {
+        free(c->fe_index[f]);
+        c->fe_index[f] = NULL;
+    }
+    free(c->block_start);
+    c->block_start = NULL;
+    ks_buf_free(&c->notes);
+    c->valid = 0;
+}
+
+static void sample_cache_free(ks_fit_sample_cache *c)
+{
+    sample_forget(c);
+    free(c->usable);
+    free(c->offset);
+    memset(c, 0, sizeof *c);
+}
+
+static int copy_array(ks_ctx *ctx, void *dst, const void *src, size_t n, size_t size)
+{
+    KS_CHECK(ks_calloc(ctx, dst, n ? n : 1, size, "design sample"));
+    memcpy(*(void **)dst, src, n * size);
+    return KS_OK;
+}
+
+void ks_fit_scratch_free(ks_fit_scratch *s)
+{
+    for (int k = 0; k < 6; k++)
+        free(s->buf[k]);
+    free(s->sums);
+    sample_cache_free(&s->sample);
+    memset(s, 0, sizeof *s);
+}
+
+/* d's sample (built in full) into the cache. */
+static int sample_keep(ks_ctx *ctx, const ks_fit_design *d, ks_fit_sample_cache *c)
+{
+    for (int f = 0; f < d->nfe; f++) {
+        KS_CHECK(copy_array(ctx, &c->fe_index[f], d->fe_index[f], (size_t)d->fe_range[f], sizeof(int32_t)));
+        c->fe_min[f] = d->fe_min[f];
+        c->fe_range[f] = d->fe_range[f];
+        c->fe_levels[f] = d->fe_levels[f];
+    }
+    KS_CHECK(copy_array(ctx, &c->block_start, d->block_start, (size_t)d->nblocks + 1, sizeof(int64_t)));
+    if (d->notes.len)
+        KS_CHECK(ks_buf_append(ctx, &c->notes, d->notes.data, d->notes.len));
+    c->spec = d->spec;
+    c->cluster_col = d->cluster_col;
+    c->nx = d->nx;
+    c->p = d->p;
+    c->n_local = d->n_local;
+    c->n = d->n;
+    c->n_pos = d->n_pos;
+    c->valid = 1;
+    return KS_OK;
+}
+
+/* The levels' parameters renumbered for a model with nx x terms: they
+ * follow the x terms and _cons, in the cache and in the design's fe. */
+static void sample_renumber(ks_fit_sample_cache *c, int32_t *fe, int nfe, int nx)
+{
+    const int32_t shift = nx - c->nx;
+    if (shift == 0)
+        return;
+    for (int f = 0; f < nfe; f++)
+        for (int64_t l = 0; l < c->fe_range[f]; l++)
+            if (c->fe_index[f][l] >= 0)
+                c->fe_index[f][l] += shift;
+    for (int64_t i = 0; i < c->n_local * nfe; i++)
+        if (fe[i] >= 0)
+            fe[i] += shift;
+    c->p += shift;
+    c->nx = nx;
+}
+
+/* The cached sample into d, and d's x columns gathered from the panel. */
+static int sample_take(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, ks_fit_scratch *scratch)
+{
+    ks_fit_sample_cache *c = &scratch->sample;
+    double *column = NULL;
+    sample_renumber(c, scratch->buf[2], d->nfe, d->nx);
+    for (int f = 0; f < d->nfe; f++) {
+        KS_CHECK(copy_array(ctx, &d->fe_index[f], c->fe_index[f], (size_t)c->fe_range[f], sizeof(int32_t)));
+        d->fe_min[f] = c->fe_min[f];
+        d->fe_range[f] = c->fe_range[f];
+        d->fe_levels[f] = c->fe_levels[f];
+    }
+    d->p = c->p;
+    d->n_local = c->n_local;
+    d->n = c->n;
+    d->n_pos = c->n_pos;
+    d->nblocks = pn->block1 - pn->block0;
+    d->block0 = pn->block0;
+    KS_CHECK(copy_array(ctx, &d->block_start, c->block_start, (size_t)d->nblocks + 1, sizeof(int64_t)));
+    if (c->notes.len)
+        KS_CHECK(ks_buf_append(ctx, &d->notes, c->notes.data, c->notes.len));
+    KS_CHECK(design_buffers(ctx, d, scratch)); /* y, fe and cl: the cached sample's, as they are */
+    KS_CHECK(ks_calloc(ctx, &column, 2 * KS_FIT_BLOCK, sizeof *column, "block columns"));
+    for (int64_t b = 0; b < d->nblocks; b++) {
+        int64_t r0 = b * KS_FIT_BLOCK, r1 = r0 + KS_FIT_BLOCK, k0 = d->block_start[b];
+        if (r1 > pn->nrows)
+            r1 = pn->nrows;
+        copy_x(pn, d, c->offset + k0, d->block_start[b + 1] - k0, k0, r0, r1 - r0, column);
+    }
+    free(column);
+    ks_info(ctx, "fit: model %s: the sample of model %s", d->spec->name, c->spec->name);
+    return KS_OK;
+}
+
+/* ---- standardization: two fixed-order passes (mean, then squares) ---- */
+
+static void sum_x(const ks_fit_design *d, int64_t b, int64_t e, double *acc, void *arg)
+{
+    const double *mean = arg;
+    for (int64_t i = b; i < e; i++)
+        for (int j = 0; j < d->nx; j++) {
+            double v = d->x[j * d->n_local + i];
+            if (mean) {
+                v -= mean[j];
+                acc[j] += v * v;
+            } else
+                acc[j] += v;
+        }
+}
+
+static int standardize(ks_ctx *ctx, ks_fit_design *d)
+{
+    double mean[KS_FIT_MAX_X], ss[KS_FIT_MAX_X];
+    if (d->nx == 0)
+        return KS_OK;
+    KS_CHECK(ks_fit_reduce(ctx, d, d->nx, sum_x, NULL, mean));
+    for (int j = 0; j < d->nx; j++)
+        mean[j] /= (double)d->n;
+    KS_CHECK(ks_fit_reduce(ctx, d, d->nx, sum_x, mean, ss));
+    for (int j = 0; j < d->nx; j++) {
+        d->sd[j] = d->n > 1 ? sqrt(ss[j] / (double)(d->n - 1)) : 0.0;
+        if (!(d->sd[j] > 0))
+            return ks_fail(ctx, KS_EINPUT, "model %s: standardize: %s is constant in the estimation "
+                           "sample (sd 0)", d->spec->name, d->xname[j]);
+    }
+    for (int64_t i = 0; i < d->n_local; i++)
+        for (int j = 0; j < d->nx; j++)
+            d->x[j * d->n_local + i] = (d->x[j * d->n_local + i] - mean[j]) / d->sd[j];
+    return KS_OK;
+}
+
+static int count_sample(ks_ctx *ctx, ks_fit_design *d)
+{
+    int64_t c[2] = {d->n_local, 0};
+    for (int64_t i = 0; i < d->n_local; i++)
+        c[1] += d->y[i] != 0.0;
+    KS_CHECK(ks_mpi_sum_i64(ctx, c, 2));
+    d->n = c[0];
+    d->n_pos = c[1];
+    return KS_OK;
+}
+
+/* The usable rows (s->keep) and the rows the filter passes (filtered). */
+static void usable_rows(const ks_fit_panel *pn, const ks_fit_design *d, ks_sample *s, uint8_t *filtered)
+{
+    for (int64_t r = 0; r < pn->nrows; r++) {
+        s->keep[r] = (uint8_t)row_usable(pn, d, s, r);
+        filtered[r] = 1;
+        for (int i = 0; i < s->ncond; i++)
+            if (!cond_true(s->cond[i].op, pn->cols[s->cond[i].col][r], s->cond[i].value))
+                filtered[r] = 0;
+    }
+}
+
+/* The sample from the usable rows: levels, order, y, fe and the x columns. */
+static int sample_build(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, ks_sample *s,
+                        const uint8_t *filtered, ks_fit_scratch *scratch)
+{
+    if (scratch) { /* the usable rows before dropping, to know the sample again */
+        ks_fit_sample_cache *c = &scratch->sample;
+        sample_forget(c); /* y, fe and cl are about to be overwritten */
+        KS_CHECK(ks_mpi_agree(ctx, ks_reserve(ctx, &c->usable, &c->usable_cap, (size_t)pn->nrows + 1,
+                                              1, "sample")));
+        memcpy(c->usable, s->keep, (size_t)pn->nrows);
+    }
+    KS_CHECK(check_y(ctx, pn, d, s));
+    if (d->link != KS_GLM_LPM)
+        KS_CHECK(drop_perfect(ctx, pn, d, s));
+    KS_CHECK(fe_levels(ctx, pn, d, s));
+    KS_CHECK(note_empty_levels(ctx, pn, d, filtered));
+    KS_CHECK(ks_mpi_agree(ctx, compact(ctx, pn, d, s, scratch)));
+    KS_CHECK(count_sample(ctx, d));
+    if (d->n == 0)
+        return ks_fail(ctx, KS_EINPUT, "model %s: no rows in the estimation sample (where = '%s')",
+                       d->spec->name, d->spec->where);
+    return scratch ? ks_mpi_agree(ctx, sample_keep(ctx, d, &scratch->sample)) : KS_OK;
+}
+
+int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec *m,
+                        ks_fit_scratch *scratch, ks_fit_design *d)
+{
+    ks_sample s;
+    uint8_t *filtered = NULL;
+    int rc;
+    memset(&s, 0, sizeof s);
+    d->spec = m;
+    d->link = m->link == KS_LINK_LOGIT ? KS_GLM_LOGIT : m->link == KS_LINK_LPM ? KS_GLM_LPM : KS_GLM_PROBIT;
+    d->scratch = scratch;
+    KS_CHECK(design_columns(ctx, pn, m, d, &s));
+    /* every element of both masks is written below */
+    rc = design_buffer(ctx, scratch, 4, pn->nrows ? (size_t)pn->nrows : 1, 1, "sample", &s.keep);
+    if (rc == KS_OK)
+        rc = design_buffer(ctx, scratch, 5, pn->nrows ? (size_t)pn->nrows : 1, 1, "sample", &filtered);
+    if (rc == KS_OK)
+        usable_rows(pn, d, &s, filtered);
+    rc = ks_mpi_agree(ctx, rc);
+    if (rc == KS_OK && scratch && sample_cached(ctx, pn, d, &s, &scratch->sample))
+        rc = ks_mpi_agree(ctx, sample_take(ctx, pn, d, scratch));
+    else if (rc == KS_OK)
+        rc = sample_build(ctx, pn, d, &s, filtered, scratch);
+    if (rc == KS_OK && m->standardize)
+        rc = standardize(ctx, d);
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &d->active, (size_t)d->p, sizeof(int), "active");
+    for (int k = 0; rc == KS_OK && k < d->p; k++)
+        d->active[k] = 1;
+    if (!scratch) {
+        free(s.keep);
+        free(filtered);
+    }
+    return rc;
+}
+
+void ks_fit_design_free(ks_fit_design *d)
+{
+    for (int f = 0; f < KS_FIT_MAX_FE; f++)
+        free(d->fe_index[f]);
+    if (!d->borrowed) {
+        free(d->x);
+        free(d->y);
+        free(d->fe);
+        free(d->cl);
+    }
+    free(d->block_start);
+    free(d->active);
+    ks_buf_free(&d->notes);
+    memset(d, 0, sizeof *d);
+}
+
+void ks_fit_design_rows(const ks_fit_design *d, ks_glm_rows *rows)
+{
+    rows->link = d->link;
+    rows->nx = d->nx;
+    rows->nfe = d->nfe;
+    rows->p = d->p;
+    rows->x = d->x;
+    rows->ldx = d->n_local;
+    rows->y = d->y;
+    rows->fe = d->fe;
+}
