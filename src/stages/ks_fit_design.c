@@ -3,6 +3,7 @@
  * fixed-effect levels (empty ones and ones that predict the outcome
  * perfectly dropped with a note), rows sorted by level within each block,
  * standardization. */
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -58,17 +59,6 @@ static int cond_value(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec *
                    pn->codes[col] ? pn->codes[col] : "none");
 }
 
-static int cond_true(const char *op, double a, double b)
-{
-    if (op[0] == '=')
-        return a == b;
-    if (op[0] == '!')
-        return a != b;
-    if (op[0] == '<')
-        return op[1] ? a <= b : a < b;
-    return op[1] ? a >= b : a > b;
-}
-
 typedef struct ks_sample {
     ks_cond cond[16];
     int ncond;
@@ -112,41 +102,55 @@ static int design_columns(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_sp
     return KS_OK;
 }
 
-/* Row r passes the filter and has no NaN in any used column. */
-static int row_usable(const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s, int64_t r)
+/* Column-at-a-time masks over a chunk of rows that stays in L1: each loop
+ * is one compare per row, which the compiler vectorises (a row at a time,
+ * with a branch per column, took most of a design's build). */
+#define KS_MASK_CHUNK 4096
+
+static void mask_finite(uint8_t *restrict mask, const double *restrict c, int64_t n)
 {
-    for (int i = 0; i < s->ncond; i++)
-        if (!cond_true(s->cond[i].op, pn->cols[s->cond[i].col][r], s->cond[i].value))
-            return 0;
-    if (!isfinite(pn->cols[s->ycol][r]))
-        return 0;
-    for (int j = 0; j < d->nx; j++)
-        for (int k = 0; k < 2; k++)
-            if (d->factor[j][k] >= 0 && !isfinite(pn->cols[d->factor[j][k]][r]))
-                return 0;
-    for (int f = 0; f < d->nfe; f++)
-        if (!isfinite(pn->cols[d->fe_col[f]][r]))
-            return 0;
-    if (d->cluster_col >= 0 && !isfinite(pn->cols[d->cluster_col][r]))
-        return 0;
-    return 1;
+    for (int64_t r = 0; r < n; r++)
+        mask[r] &= (uint8_t)(fabs(c[r]) <= DBL_MAX); /* false for NaN and infinities */
+}
+
+static void mask_cond(uint8_t *restrict mask, const char *op, const double *restrict c, double v, int64_t n)
+{
+    /* op is one of == != <= < >= > (ks_fit_parse_where); a NaN fails all but != */
+    if (op[0] == '=')
+        for (int64_t r = 0; r < n; r++)
+            mask[r] &= (uint8_t)(c[r] == v);
+    else if (op[0] == '!')
+        for (int64_t r = 0; r < n; r++)
+            mask[r] &= (uint8_t)(c[r] != v);
+    else if (op[0] == '<' && op[1])
+        for (int64_t r = 0; r < n; r++)
+            mask[r] &= (uint8_t)(c[r] <= v);
+    else if (op[0] == '<')
+        for (int64_t r = 0; r < n; r++)
+            mask[r] &= (uint8_t)(c[r] < v);
+    else if (op[1])
+        for (int64_t r = 0; r < n; r++)
+            mask[r] &= (uint8_t)(c[r] >= v);
+    else
+        for (int64_t r = 0; r < n; r++)
+            mask[r] &= (uint8_t)(c[r] > v);
 }
 
 static int check_y(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s)
 {
-    int bad = 0;
-    double v = 0;
+    const double *y = pn->cols[s->ycol];
+    uint8_t bad = 0;
     if (d->link == KS_GLM_LPM)
         return ks_mpi_agree(ctx, KS_OK);
-    for (int64_t r = 0; r < pn->nrows && !bad; r++)
-        if (s->keep[r] && pn->cols[s->ycol][r] != 0.0 && pn->cols[s->ycol][r] != 1.0) {
-            bad = 1;
-            v = pn->cols[s->ycol][r];
-        }
-    return ks_mpi_agree(ctx, bad ? ks_fail(ctx, KS_EINPUT, "model %s: the dependent column %s "
-                                           "holds %g at row %lld; probit and logit need 0/1",
-                                           d->spec->name, d->spec->y, v, (long long)pn->row0)
-                                 : KS_OK);
+    for (int64_t r = 0; r < pn->nrows; r++) /* no branch: vectorised */
+        bad |= (uint8_t)(s->keep[r] & (y[r] != 0.0) & (y[r] != 1.0));
+    for (int64_t r = 0; bad && r < pn->nrows; r++)
+        if (s->keep[r] && y[r] != 0.0 && y[r] != 1.0)
+            return ks_mpi_agree(ctx, ks_fail(ctx, KS_EINPUT, "model %s: the dependent column %s "
+                                             "holds %g at row %lld of /panel; probit and logit "
+                                             "need 0/1", d->spec->name, d->spec->y, y[r],
+                                             (long long)(pn->row0 + r)));
+    return ks_mpi_agree(ctx, KS_OK);
 }
 
 /* Global min and max of fixed effect f over the kept rows. */
@@ -202,14 +206,17 @@ static int fe_counts(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d
  * rows carry no information and their dummy would go to -/+ infinity, so
  * (as Stata does) the rows are dropped with a note.  Dropping can empty
  * levels of another fixed effect, hence the loop. */
-static int drop_perfect(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, ks_sample *s)
+static int drop_perfect(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, ks_sample *s,
+                        int64_t *final_cnt[KS_FIT_MAX_FE])
 {
-    int rc = KS_OK;
-    for (int round = 0; round < 20 && rc == KS_OK; round++) {
+    int rc = KS_OK, settled = 0;
+    for (int round = 0; round < 20 && rc == KS_OK && !settled; round++) {
         int64_t changed = 0;
         for (int f = 0; f < d->nfe && rc == KS_OK; f++) {
             int64_t *cnt = NULL, *pos = NULL, nlev = 0, nrow = 0;
             const double *c = pn->cols[d->fe_col[f]];
+            free(final_cnt[f]);
+            final_cnt[f] = NULL;
             KS_TRY(rc, fe_range(ctx, pn, d, s, f), next);
             KS_TRY(rc, ks_calloc(ctx, &cnt, (size_t)d->fe_range[f], sizeof *cnt, "fe counts"), next);
             KS_TRY(rc, ks_calloc(ctx, &pos, (size_t)d->fe_range[f], sizeof *pos, "fe counts"), next);
@@ -231,31 +238,40 @@ static int drop_perfect(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
                 changed += nlev;
             }
         next:
-            free(cnt);
+            final_cnt[f] = cnt;
             free(pos);
         }
-        if (changed == 0)
-            break;
+        settled = changed == 0;
+    }
+    /* A round that dropped nothing counted every effect on the final rows:
+     * fe_levels takes those counts.  Otherwise they are stale. */
+    for (int f = 0; f < d->nfe && !(settled && rc == KS_OK); f++) {
+        free(final_cnt[f]);
+        final_cnt[f] = NULL;
     }
     return rc;
 }
 
 /* Parameters of each fixed effect: every level with rows but the smallest
- * (the base, absorbed by the intercept). */
-static int fe_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s)
+ * (the base, absorbed by the intercept).  known[f]: the rows of each level
+ * of effect f (fe_min, fe_range set), counted by drop_perfect, or NULL. */
+static int fe_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s,
+                     int64_t *const known[KS_FIT_MAX_FE])
 {
     int next = d->nx + 1;
     for (int f = 0; f < d->nfe; f++) {
-        int64_t *cnt = NULL, *pos = NULL;
-        int base = 1, rc;
-        KS_CHECK(fe_range(ctx, pn, d, s, f));
-        rc = ks_calloc(ctx, &cnt, (size_t)d->fe_range[f], sizeof *cnt, "fe counts");
-        if (rc == KS_OK)
-            rc = ks_calloc(ctx, &pos, (size_t)d->fe_range[f], sizeof *pos, "fe counts");
+        int64_t *cnt = known[f], *pos = NULL;
+        int base = 1, rc = KS_OK;
+        if (!cnt) {
+            KS_CHECK(fe_range(ctx, pn, d, s, f));
+            rc = ks_calloc(ctx, &cnt, (size_t)d->fe_range[f], sizeof *cnt, "fe counts");
+            if (rc == KS_OK)
+                rc = ks_calloc(ctx, &pos, (size_t)d->fe_range[f], sizeof *pos, "fe counts");
+            if (rc == KS_OK)
+                rc = fe_counts(ctx, pn, d, s, f, cnt, pos);
+        }
         if (rc == KS_OK)
             rc = ks_calloc(ctx, &d->fe_index[f], (size_t)d->fe_range[f], sizeof(int32_t), "fe index");
-        if (rc == KS_OK)
-            rc = fe_counts(ctx, pn, d, s, f, cnt, pos);
         for (int64_t l = 0; rc == KS_OK && l < d->fe_range[f]; l++) {
             if (cnt[l] == 0 || base) {
                 d->fe_index[f][l] = -1;
@@ -265,7 +281,8 @@ static int fe_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, cons
             d->fe_index[f][l] = next++;
             d->fe_levels[f]++;
         }
-        free(cnt);
+        if (cnt != known[f])
+            free(cnt);
         free(pos);
         KS_CHECK(rc);
     }
@@ -669,15 +686,26 @@ static int count_sample(ks_ctx *ctx, ks_fit_design *d)
     return KS_OK;
 }
 
-/* The usable rows (s->keep) and the rows the filter passes (filtered). */
+/* The rows the filter passes (filtered) and of them the usable ones, with
+ * no NaN in any column the model uses (s->keep). */
 static void usable_rows(const ks_fit_panel *pn, const ks_fit_design *d, ks_sample *s, uint8_t *filtered)
 {
-    for (int64_t r = 0; r < pn->nrows; r++) {
-        s->keep[r] = (uint8_t)row_usable(pn, d, s, r);
-        filtered[r] = 1;
+    for (int64_t r0 = 0; r0 < pn->nrows; r0 += KS_MASK_CHUNK) {
+        const int64_t n = pn->nrows - r0 < KS_MASK_CHUNK ? pn->nrows - r0 : KS_MASK_CHUNK;
+        uint8_t *keep = s->keep + r0;
+        memset(filtered + r0, 1, (size_t)n);
         for (int i = 0; i < s->ncond; i++)
-            if (!cond_true(s->cond[i].op, pn->cols[s->cond[i].col][r], s->cond[i].value))
-                filtered[r] = 0;
+            mask_cond(filtered + r0, s->cond[i].op, pn->cols[s->cond[i].col] + r0, s->cond[i].value, n);
+        memcpy(keep, filtered + r0, (size_t)n);
+        mask_finite(keep, pn->cols[s->ycol] + r0, n);
+        for (int j = 0; j < d->nx; j++)
+            for (int k = 0; k < 2; k++)
+                if (d->factor[j][k] >= 0)
+                    mask_finite(keep, pn->cols[d->factor[j][k]] + r0, n);
+        for (int f = 0; f < d->nfe; f++)
+            mask_finite(keep, pn->cols[d->fe_col[f]] + r0, n);
+        if (d->cluster_col >= 0)
+            mask_finite(keep, pn->cols[d->cluster_col] + r0, n);
     }
 }
 
@@ -692,10 +720,15 @@ static int sample_build(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
                                               1, "sample")));
         memcpy(c->usable, s->keep, (size_t)pn->nrows);
     }
-    KS_CHECK(check_y(ctx, pn, d, s));
-    if (d->link != KS_GLM_LPM)
-        KS_CHECK(drop_perfect(ctx, pn, d, s));
-    KS_CHECK(fe_levels(ctx, pn, d, s));
+    int64_t *counts[KS_FIT_MAX_FE] = {NULL};
+    int rc = check_y(ctx, pn, d, s);
+    if (rc == KS_OK && d->link != KS_GLM_LPM)
+        rc = drop_perfect(ctx, pn, d, s, counts);
+    if (rc == KS_OK)
+        rc = fe_levels(ctx, pn, d, s, counts);
+    for (int f = 0; f < KS_FIT_MAX_FE; f++)
+        free(counts[f]);
+    KS_CHECK(rc);
     KS_CHECK(note_empty_levels(ctx, pn, d, filtered));
     KS_CHECK(ks_mpi_agree(ctx, compact(ctx, pn, d, s, scratch)));
     KS_CHECK(count_sample(ctx, d));
