@@ -129,3 +129,13 @@ int ks_strlist_copy(ks_ctx *ctx, ks_strlist *dst, const ks_strlist *src)
         KS_CHECK(ks_strlist_add(ctx, dst, src->items[i], strlen(src->items[i])));
     return KS_OK;
 }
+
+int ks_strlist_equal(const ks_strlist *a, const ks_strlist *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->items[i], b->items[i]))
+            return 0;
+    return 1;
+}

@@ -44,5 +44,7 @@ int ks_strlist_add(ks_ctx *ctx, ks_strlist *l, const char *s, size_t len);
 int ks_strlist_add_csv(ks_ctx *ctx, ks_strlist *l, const char *s);
 void ks_strlist_clear(ks_strlist *l);
 int ks_strlist_copy(ks_ctx *ctx, ks_strlist *dst, const ks_strlist *src);
+/* 1 when a and b hold the same strings in the same order. */
+int ks_strlist_equal(const ks_strlist *a, const ks_strlist *b);
 
 #endif

@@ -174,20 +174,10 @@ static void estimate_free(ks_fit_estimate *e)
     memset(e, 0, sizeof *e);
 }
 
-static int same_list(const ks_strlist *a, const ks_strlist *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->items[i], b->items[i]))
-            return 0;
-    return 1;
-}
-
 /* Everything the design and the estimation read is the same. */
 static int same_estimation(const ks_model_spec *a, const ks_model_spec *b)
 {
-    return !strcmp(a->y, b->y) && same_list(&a->x, &b->x) && same_list(&a->fe, &b->fe) &&
+    return !strcmp(a->y, b->y) && ks_strlist_equal(&a->x, &b->x) && ks_strlist_equal(&a->fe, &b->fe) &&
            a->link == b->link && a->se == b->se && !strcmp(a->cluster, b->cluster) &&
            a->standardize == b->standardize && !strcmp(a->where, b->where);
 }

@@ -501,16 +501,6 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
 
 /* ---- the sample of the last design, for the next model on it ---- */
 
-static int same_list(const ks_strlist *a, const ks_strlist *b)
-{
-    if (a->n != b->n)
-        return 0;
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->items[i], b->items[i]))
-            return 0;
-    return 1;
-}
-
 /* 1 on every rank when the cached sample is this model's: the same usable
  * rows (s->keep, before dropping) on every rank, and everything else the
  * sample depends on the same.  Collective. */
@@ -518,7 +508,7 @@ static int sample_cached(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_desig
                          const ks_fit_sample_cache *c)
 {
     const ks_model_spec *a = d->spec, *b = c->spec;
-    int64_t same = c->valid && !strcmp(a->y, b->y) && same_list(&a->fe, &b->fe) &&
+    int64_t same = c->valid && !strcmp(a->y, b->y) && ks_strlist_equal(&a->fe, &b->fe) &&
                    !strcmp(a->where, b->where) && (a->link == KS_LINK_LPM) == (b->link == KS_LINK_LPM) &&
                    d->cluster_col == c->cluster_col &&
                    (pn->nrows == 0 || !memcmp(c->usable, s->keep, (size_t)pn->nrows));
