@@ -26,6 +26,8 @@ static int report_init(ks_ctx *ctx, const ks_job *job, ks_report *r)
     r->nyears = job->last_year - job->first_year + 2;
     KS_CHECK(ks_calloc(ctx, &r->counts, (size_t)r->nyears * KS_NCOUNTS, sizeof *r->counts, "report"));
     KS_CHECK(ks_calloc(ctx, &r->flows, (size_t)r->nyears, sizeof *r->flows, "report"));
+    KS_CHECK(ks_calloc(ctx, &r->cities, (size_t)r->nyears, sizeof *r->cities, "report"));
+    KS_CHECK(ks_calloc(ctx, &r->products, (size_t)r->nyears, sizeof *r->products, "report"));
     return ks_calloc(ctx, &r->firms_kept, (size_t)r->nyears, sizeof *r->firms_kept, "report");
 }
 
@@ -34,6 +36,8 @@ static void report_free(ks_report *r)
     free(r->counts);
     free(r->flows);
     free(r->firms_kept);
+    free(r->cities);
+    free(r->products);
 }
 
 static int parse_pieces(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const ks_inputs *in,

@@ -100,6 +100,8 @@ typedef struct ks_report {
     int64_t *counts;             /* [nyears][KS_NCOUNTS] */
     int64_t *flows;              /* [nyears] after exchange */
     int64_t *firms_kept;         /* [nyears] after exchange */
+    int64_t *cities;             /* [nyears] cities of firm-years with kept rows */
+    int64_t *products;           /* [nyears] HS4 headings of /flows */
 } ks_report;
 
 #define KS_REPORT_AT(r, yi, c) ((r)->counts[(size_t)(yi) * KS_NCOUNTS + (c)])

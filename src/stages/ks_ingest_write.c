@@ -198,6 +198,48 @@ static int build_firm_years(ks_ctx *ctx, const ks_job *job, const ks_refdata *re
     return rc;
 }
 
+/* Distinct cities of the firm-years with kept rows, and distinct HS4
+ * headings of /flows, per year: each rank marks its own, the marks are
+ * combined over ranks (max of 0/1), and the report's data table reads the
+ * counts instead of scanning records.h5. */
+enum { KS_CITY_CODES = 10000 }; /* code4: 4-digit prefecture codes */
+
+static int count_distinct(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const ks_firm_years *fy,
+                          const ks_sorted *flows, ks_report *report)
+{
+    const int ny = report->nyears, np = ref->products.n;
+    int64_t *city = NULL, *product = NULL;
+    int rc = ks_calloc(ctx, &city, (size_t)ny * KS_CITY_CODES, sizeof *city, "cities per year");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &product, (size_t)ny * (size_t)np, sizeof *product, "products per year");
+    for (int64_t r = 0; rc == KS_OK && r < fy->n; r++) {
+        int y = fy->year[r] - job->first_year + 1;
+        if (fy->rows_kept[r] > 0 && fy->city[r] >= 0 && fy->city[r] < KS_CITY_CODES && y > 0 && y < ny)
+            city[(size_t)y * KS_CITY_CODES + (size_t)fy->city[r]] = 1;
+    }
+    for (size_t i = 0; rc == KS_OK && i < flows->n; i++) {
+        uint64_t k = flows->key[i];
+        size_t y = (size_t)(k >> 56), prod = (size_t)((k & 0xffffff) >> 1); /* build_flows' key */
+        if (y < (size_t)ny && prod < (size_t)np)
+            product[y * (size_t)np + prod] = 1;
+    }
+    rc = ks_mpi_agree(ctx, rc);
+    if (rc == KS_OK)
+        rc = ks_mpi_max_i64(ctx, city, ny * KS_CITY_CODES);
+    if (rc == KS_OK)
+        rc = ks_mpi_max_i64(ctx, product, ny * np);
+    for (int y = 0; rc == KS_OK && y < ny; y++) {
+        report->cities[y] = report->products[y] = 0;
+        for (int c = 0; c < KS_CITY_CODES; c++)
+            report->cities[y] += city[(size_t)y * KS_CITY_CODES + (size_t)c];
+        for (int q = 0; q < np; q++)
+            report->products[y] += product[(size_t)y * (size_t)np + (size_t)q];
+    }
+    free(city);
+    free(product);
+    return rc;
+}
+
 /* ---- flows ---- */
 
 typedef struct ks_flows {
@@ -462,7 +504,7 @@ static int write_report(ks_ctx *ctx, hid_t file, const ks_job *job, const ks_rep
     for (int y = 0; y < ny; y++)
         year[y] = y ? job->first_year + y - 1 : 0;
     rc = ks_h5_write_root(ctx, g, "year", H5T_NATIVE_INT32, year, ny);
-    for (int c = -2; rc == KS_OK && c < KS_NREASONS + 4; c++) {
+    for (int c = -2; rc == KS_OK && c < KS_NREASONS + 6; c++) {
         const char *name;
         if (c == 0)
             continue; /* "kept" is written as c == -1 */
@@ -473,10 +515,13 @@ static int write_report(ks_ctx *ctx, hid_t file, const ks_job *job, const ks_rep
                    : c == KS_NREASONS ? KS_REPORT_AT(r, y, KS_COUNT_SPLIT)
                    : c == KS_NREASONS + 1 ? r->flows[y]
                    : c == KS_NREASONS + 2 ? KS_REPORT_AT(r, y, KS_COUNT_VALUE)
-                   : r->firms_kept[y];
+                   : c == KS_NREASONS + 3 ? r->firms_kept[y]
+                   : c == KS_NREASONS + 4 ? r->cities[y]
+                   : r->products[y];
         name = c == -2 ? "rows" : c == -1 ? "kept" : c < KS_NREASONS ? ks_reason_name(c)
              : c == KS_NREASONS ? "split_rows" : c == KS_NREASONS + 1 ? "flows"
-             : c == KS_NREASONS + 2 ? "value_kept_micro" : "firms_kept";
+             : c == KS_NREASONS + 2 ? "value_kept_micro" : c == KS_NREASONS + 3 ? "firms_kept"
+             : c == KS_NREASONS + 4 ? "cities" : "products";
         rc = ks_h5_write_root(ctx, g, name, H5T_NATIVE_INT64, col, ny);
     }
     if (rc == KS_OK)
@@ -554,6 +599,7 @@ int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const
         rc = build_firm_years(ctx, job, ref, agg, &order, &fy, report);
     KS_TRY(rc, ks_mpi_agree(ctx, rc), done);
     KS_TRY(rc, ks_mpi_sum_i64(ctx, report->firms_kept, report->nyears), done);
+    KS_TRY(rc, count_distinct(ctx, job, ref, &fy, &flows.sorted, report), done);
     KS_TRY(rc, ks_mpi_agree(ctx, ks_h5_create(ctx, &out, path)), done);
     rc = write_root_attrs(ctx, out.id, job);
     if (rc == KS_OK)

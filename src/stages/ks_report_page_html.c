@@ -208,7 +208,7 @@ typedef struct ingest_t {
     hsize_t ny;
     int *year;
     int64_t *v[NINGEST];  /* NULL: the column is absent */
-    int64_t *cities, *products; /* per report row, counted from /firm_years, /flows */
+    int64_t *cities, *products; /* per report row: ingest's counts, or counted here */
 } ingest_t;
 
 static void ingest_free(ingest_t *r)
@@ -321,6 +321,18 @@ static int ingest_read(ks_ctx *ctx, hid_t file, const char *path, ingest_t *r)
         return ks_fail(ctx, KS_EINPUT, "%s:/ingest_report has no rows or kept column", path);
     KS_CHECK(ks_calloc(ctx, &r->cities, r->ny + 1, sizeof *r->cities, "cities per year"));
     KS_CHECK(ks_calloc(ctx, &r->products, r->ny + 1, sizeof *r->products, "products per year"));
+    if (H5Lexists(file, "/ingest_report/cities", H5P_DEFAULT) > 0 &&
+        H5Lexists(file, "/ingest_report/products", H5P_DEFAULT) > 0) {
+        /* counted by ingest (docs/hdf5.md); row 0, no valid year, has no products */
+        KS_CHECK(h5_read(ctx, file, path, "/ingest_report/cities", H5T_NATIVE_INT64, 0, r->ny, r->cities));
+        KS_CHECK(h5_read(ctx, file, path, "/ingest_report/products", H5T_NATIVE_INT64, 0, r->ny,
+                         r->products));
+        for (hsize_t y = 0; y < r->ny; y++)
+            if (r->year[y] == 0)
+                r->products[y] = -1;
+        return KS_OK;
+    }
+    /* a records.h5 of an older kspill: counted from its rows */
     if (H5Lexists(file, "/firm_years", H5P_DEFAULT) > 0 &&
         H5Lexists(file, "/firm_years/city", H5P_DEFAULT) > 0)
         KS_CHECK(count_cities(ctx, file, path, r));

@@ -25,5 +25,17 @@ with h5py.File("out/records.h5", "r") as f:
     if bad:
         print("CHECK FAILED: report differs from truth:\n  " + "\n  ".join(bad)); sys.exit(1)
     print(f"ok: ingest report equals synth truth: {len(truth)} years x {len(truth[0])-1} counts")
+    # cities (of firm-years with kept rows) and HS4 headings (of /flows) per year, counted here
+    fy = f["firm_years"]
+    fy_year, fy_city, fy_kept = fy["year"][:], fy["city"][:], fy["rows_kept"][:]
+    for i, y in enumerate(years):
+        if y == 0:
+            continue
+        cities = len(np.unique(fy_city[(fy_year == y) & (fy_kept > 0) & (fy_city >= 0)]))
+        products = len(np.unique(f[f"flows/{y}/hs4"][:]))
+        if (rep["cities"][i], rep["products"][i]) != (cities, products):
+            print(f"CHECK FAILED: year {y}: cities {rep['cities'][i]}, products {rep['products'][i]} "
+                  f"in the report; counted {cities}, {products}"); sys.exit(1)
+    print("ok: the report's cities and products per year equal those counted from /firm_years, /flows")
 PY
 "$PY" "$SRC/tests/ref/ingest_reference.py" "$SRC/data" out.ini out/records.h5 synth/customs_*.csv
