@@ -2,7 +2,8 @@
  * columns a rank holds: filters, listwise deletion of NaN, products,
  * fixed-effect levels (empty ones and ones that predict the outcome
  * perfectly dropped with a note), rows sorted by level within each block,
- * standardization. */
+ * standardization.  The last sample built is kept (ks_fit_sample_cache), so
+ * that the next model on the same rows only gathers its x columns. */
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
