@@ -1,5 +1,6 @@
 /* ks_h5.c - parallel HDF5 output that is all-or-nothing. */
 #include "ks_h5.h"
+#include "ks_h5_inflate.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -483,6 +484,12 @@ int ks_h5_read_column(ks_ctx *ctx, hid_t file, const char *file_name, const char
     }
     KS_TRY(rc, ks_calloc(ctx, buf, count ? (size_t)count : 1, size, path), done);
     if (count > 0) {
+        char what[KS_PATH_MAX + 256];
+        int done = 0;
+        snprintf(what, sizeof what, "%s:%s", file_name, path);
+        KS_TRY(rc, ks_h5_inflate_rows(ctx, d, memtype, size, offset, count, *buf, what, &done), done);
+        if (done)
+            goto done;
         ms = H5Screate_simple(1, cnt, NULL);
         if (ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0 ||
             H5Dread(d, memtype, ms, fs, H5P_DEFAULT, *buf) < 0)
