@@ -87,15 +87,71 @@ void ks_describe_histogram(const double *x, const int32_t *cell, int64_t n, int 
 {
     (void)ncells;
     /* integer counts: atomic increments give the same totals in any order */
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; r++) {
-        int32_t c = cell[r];
-        if (c < 0 || !isfinite(x[r]))
-            continue;
-        int64_t at = (int64_t)c * nbins + ks_describe_bin(x[r], lo[c], hi[c], nbins);
+#pragma omp parallel
+    {
+        /* one thread (one per rank, the common case): no lock prefix */
+        int shared = omp_get_num_threads() > 1;
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < n; r++) {
+            int32_t c = cell[r];
+            if (c < 0 || !isfinite(x[r]))
+                continue;
+            int64_t at = (int64_t)c * nbins + ks_describe_bin(x[r], lo[c], hi[c], nbins);
+            if (shared) {
 #pragma omp atomic
-        count[at]++;
+                count[at]++;
+            } else {
+                count[at]++;
+            }
+        }
     }
+}
+
+int64_t ks_describe_sums(const double *const *x, int nvars, const int32_t *cell, int64_t n,
+                         int ncells, ks_moments *m, int64_t *bad)
+{
+    int no_memory = 0;
+    size_t cells = (size_t)nvars * (size_t)(ncells > 0 ? ncells : 1);
+    for (int v = 0; v < nvars; v++)
+        bad[v] = 0;
+#pragma omp parallel
+    {
+        ks_moments *mine = malloc(sizeof *mine * cells);
+        int64_t mybad[KS_DESCRIBE_MAX_VARS] = {0};
+        if (mine) {
+            ks_moments_clear(mine, (int)cells);
+        } else {
+#pragma omp atomic write
+            no_memory = 1;
+        }
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < n; r++) {
+            int32_t c = cell[r];
+            if (c < 0 || !mine)
+                continue;
+            for (int v = 0; v < nvars; v++) {
+                double y = x[v][r];
+                ks_moments *t = &mine[(size_t)v * (size_t)ncells + (size_t)c];
+                if (!isfinite(y))
+                    continue;
+                if (fabs(y) > KS_DESCRIBE_MAX_ABS) {
+                    mybad[v]++;
+                    continue;
+                }
+                t->n++;
+                t->sum += ks_fix_of(y);
+            }
+        }
+#pragma omp critical(ks_describe_sums)
+        {
+            if (mine)
+                ks_moments_merge(m, mine, (int)cells);
+            for (int v = 0; v < nvars; v++)
+                bad[v] += mybad[v];
+        }
+        free(mine);
+    }
+    return no_memory ? -1 : 0;
 }
 
 void ks_describe_q7_index(int64_t n, double p, int64_t *k, double *frac)
@@ -110,15 +166,25 @@ void ks_describe_q7_index(int64_t n, double p, int64_t *k, double *frac)
     }
 }
 
+/* Whether (c, b) may be a target: its bit in tbits (bins of cell c at
+ * c * nbins); most rows are in no target bin, and this test is one load. */
+static inline int maybe_target(const uint64_t *tbits, int32_t c, int32_t b, int32_t nbins)
+{
+    int64_t at = (int64_t)c * nbins + b;
+    return (int)((tbits[at >> 6] >> (at & 63)) & 1);
+}
+
 void ks_describe_bin_range(const double *x, const int32_t *cell, int64_t n, const double *lo,
-                           const double *hi, int32_t nbins, int nt, const int32_t *tcell,
-                           const int32_t *tbin, double *tmin, double *tmax)
+                           const double *hi, int32_t nbins, const uint64_t *tbits, int nt,
+                           const int32_t *tcell, const int32_t *tbin, double *tmin, double *tmax)
 {
     for (int64_t r = 0; r < n; r++) {
         int32_t c = cell[r], b;
         if (c < 0 || !isfinite(x[r]))
             continue;
         b = ks_describe_bin(x[r], lo[c], hi[c], nbins);
+        if (!maybe_target(tbits, c, b, nbins))
+            continue;
         for (int t = 0; t < nt; t++)
             if (tcell[t] == c && tbin[t] == b) {
                 if (x[r] < tmin[t])
@@ -130,9 +196,9 @@ void ks_describe_bin_range(const double *x, const int32_t *cell, int64_t n, cons
 }
 
 void ks_describe_collect(const double *x, const int32_t *cell, int64_t n, const double *lo,
-                         const double *hi, int32_t nbins, int nt, const int32_t *tcell,
-                         const int32_t *tbin, const uint8_t *want, const int64_t *off, int64_t *at,
-                         double *out)
+                         const double *hi, int32_t nbins, const uint64_t *tbits, int nt,
+                         const int32_t *tcell, const int32_t *tbin, const uint8_t *want,
+                         const int64_t *off, int64_t *at, double *out)
 {
     memset(at, 0, sizeof *at * (size_t)(nt > 0 ? nt : 0));
     for (int64_t r = 0; r < n; r++) {
@@ -140,6 +206,8 @@ void ks_describe_collect(const double *x, const int32_t *cell, int64_t n, const 
         if (c < 0 || !isfinite(x[r]))
             continue;
         b = ks_describe_bin(x[r], lo[c], hi[c], nbins);
+        if (!maybe_target(tbits, c, b, nbins))
+            continue;
         for (int t = 0; t < nt; t++)
             if (want[t] && tcell[t] == c && tbin[t] == b && off[t] + at[t] < off[t + 1])
                 out[off[t] + at[t]++] = x[r];
@@ -179,6 +247,8 @@ void ks_describe_whiskers(const double *x, const int32_t *cell, int64_t n, int n
     }
 }
 
+#define KS_KDE_CUTOFF 40.0
+
 void ks_describe_kde_binned(const int64_t *count, int32_t nbins, double lo, double hi, double h,
                             const double *grid, int ngrid, double *out)
 {
@@ -190,8 +260,18 @@ void ks_describe_kde_binned(const int64_t *count, int32_t nbins, double lo, doub
 #pragma omp parallel for schedule(static)
     for (int j = 0; j < ngrid; j++) {
         double s = 0;
+        int32_t b0 = 0, b1 = nbins - 1;
+        if (total > 0 && h > 0 && w > 0) {
+            /* bins with |u| > 40 add count * exp(-800), which is exactly 0
+             * in double (exp underflows below u = 38.6): leaving them out
+             * changes no bit.  One bin of margin either side for rounding. */
+            double first = floor((grid[j] - KS_KDE_CUTOFF * h - lo) / w - 0.5) - 1;
+            double last = ceil((grid[j] + KS_KDE_CUTOFF * h - lo) / w - 0.5) + 1;
+            b0 = first > 0 ? (first < nbins ? (int32_t)first : nbins) : 0;
+            b1 = last < nbins - 1 ? (last >= 0 ? (int32_t)last : -1) : nbins - 1;
+        }
         if (total > 0 && h > 0)
-            for (int32_t b = 0; b < nbins; b++)
+            for (int32_t b = b0; b <= b1; b++)
                 if (count[b]) {
                     double u = (grid[j] - (lo + ((double)b + 0.5) * w)) / h;
                     s += (double)count[b] * exp(-0.5 * u * u);

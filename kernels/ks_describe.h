@@ -60,6 +60,16 @@ void ks_moments_merge(ks_moments *a, const ks_moments *b, int ncells);
 int64_t ks_describe_moments(const double *x, const int32_t *cell, int64_t n, int ncells,
                             ks_moments *m);
 
+/* The count and the sum only (a mean's parts; sumsq, min and max are left
+ * as they are) of nvars variables at once, by cell: m[v * ncells + c]
+ * accumulates.  Rows whose x[v] is not finite are not in variable v's
+ * sums; bad[v] receives the number with |x[v]| > KS_DESCRIBE_MAX_ABS
+ * (not added either).  Returns -1 when a thread had no memory (nothing
+ * of its rows added), else 0. */
+#define KS_DESCRIBE_MAX_VARS 8
+int64_t ks_describe_sums(const double *const *x, int nvars, const int32_t *cell, int64_t n,
+                         int ncells, ks_moments *m, int64_t *bad);
+
 /* The bin of x among nbins equal bins over [lo, hi] (hi in the last bin;
  * everything in bin 0 when hi <= lo).  Deterministic: the same x, lo, hi
  * give the same bin in every pass and on every rank. */
@@ -80,18 +90,20 @@ void ks_describe_q7_index(int64_t n, double p, int64_t *k, double *frac);
  * above): lo_t/hi_t accumulate the min and max of the target bin's values
  * (order-independent). */
 void ks_describe_bin_range(const double *x, const int32_t *cell, int64_t n, const double *lo,
-                           const double *hi, int32_t nbins, int nt, const int32_t *tcell,
-                           const int32_t *tbin, double *tmin, double *tmax);
+                           const double *hi, int32_t nbins, const uint64_t *tbits, int nt,
+                           const int32_t *tcell, const int32_t *tbin, double *tmin, double *tmax);
 
 /* The values of rows in the target bins: rows of target t (those with
  * want[t] set) go to out[off[t] ..], where off has nt+1 entries and
  * off[t+1] - off[t] is target t's local count (from the histogram).
  * Serial: it writes positions in row order; at (nt entries) is scratch,
- * the caller's, so that an allocation failure is reported where it can be. */
+ * the caller's, so that an allocation failure is reported where it can be.
+ * For both: bit c * nbins + b of tbits is set for every target (c, b), so
+ * that rows outside every target bin cost one test. */
 void ks_describe_collect(const double *x, const int32_t *cell, int64_t n, const double *lo,
-                         const double *hi, int32_t nbins, int nt, const int32_t *tcell,
-                         const int32_t *tbin, const uint8_t *want, const int64_t *off, int64_t *at,
-                         double *out);
+                         const double *hi, int32_t nbins, const uint64_t *tbits, int nt,
+                         const int32_t *tcell, const int32_t *tbin, const uint8_t *want,
+                         const int64_t *off, int64_t *at, double *out);
 
 /* wlo[c] = min of the values of cell c >= fence_lo[c]; whi[c] = max of those
  * <= fence_hi[c] (accumulating: start them at +inf / -inf). */

@@ -52,6 +52,12 @@ double ks_report_lerp(double a, double b, double t);
 int ks_report_moments(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n, int ncells,
                       const char *what, ks_moments *out);
 
+/* Counts and sums (n and sum of ks_moments only) of nvars variables over
+ * every rank, out[v * ncells + c] (collective; identical everywhere): one
+ * pass for the means of Figures 4 and 5.  what[v] names variable v. */
+int ks_report_sums(ks_ctx *ctx, const double *const *x, int nvars, const int32_t *cell, int64_t n,
+                   int ncells, const char *const *what, ks_moments *out);
+
 /* Box statistics of every cell, exact quantiles (collective). */
 int ks_report_box(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n, int ncells,
                   const char *what, ks_box *out);

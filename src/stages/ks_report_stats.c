@@ -61,6 +61,37 @@ int ks_report_moments(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t
     return rc;
 }
 
+int ks_report_sums(ks_ctx *ctx, const double *const *x, int nvars, const int32_t *cell, int64_t n,
+                   int ncells, const char *const *what, ks_moments *out)
+{
+    ks_moments *all = NULL;
+    int64_t bad[KS_DESCRIBE_MAX_VARS];
+    int nr = ctx->comm == MPI_COMM_NULL ? 1 : ctx->nranks, rc = KS_OK, cells = nvars * ncells;
+    ks_moments_clear(out, cells);
+    if (ks_describe_sums(x, nvars, cell, n, ncells, out, bad) < 0)
+        rc = ks_fail(ctx, KS_ENOMEM, "%s: no memory for the sums of %d cells", what[0], cells);
+    KS_CHECK(ks_mpi_agree(ctx, rc));
+    KS_CHECK(ks_mpi_sum_i64(ctx, bad, nvars));
+    for (int v = 0; v < nvars; v++)
+        if (bad[v] > 0)
+            return ks_fail(ctx, KS_EINPUT, "%s: %lld values outside [-%g, %g] (densities lie in [0, 1])",
+                           what[v], (long long)bad[v], KS_DESCRIBE_MAX_ABS, KS_DESCRIBE_MAX_ABS);
+    if (nr == 1)
+        return KS_OK;
+    rc = ks_calloc(ctx, &all, (size_t)nr * (size_t)cells, sizeof *all, "sums of every rank");
+    KS_CHECK(ks_mpi_agree(ctx, rc));
+    if (MPI_Allgather(out, (int)(sizeof *out * (size_t)cells), MPI_BYTE, all,
+                      (int)(sizeof *out * (size_t)cells), MPI_BYTE, ctx->comm) != MPI_SUCCESS)
+        rc = ks_fail(ctx, KS_EMPI, "%s: MPI_Allgather of the sums failed", what[0]);
+    if (rc == KS_OK) {
+        ks_moments_clear(out, cells);
+        for (int r = 0; r < nr; r++)
+            ks_moments_merge(out, all + (size_t)r * (size_t)cells, cells);
+    }
+    free(all);
+    return rc;
+}
+
 int ks_report_histogram(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n, int ncells,
                         const double *lo, const double *hi, int32_t nbins, int64_t *count)
 {
@@ -150,11 +181,12 @@ static int gather_target(ks_ctx *ctx, const double *mine, int64_t nmine, double 
 }
 
 /* Find every order statistic of os[0..nos) (collective). */
-static int order_stats(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n,
+static int order_stats(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n, int ncells,
                        const double *lo, const double *hi, const int64_t *local_count,
                        order_stat *os, int nos)
 {
     int32_t *tcell = NULL, *tbin = NULL;
+    uint64_t *tbits = NULL;
     double *tmin = NULL, *tmax = NULL, *vals = NULL;
     int64_t *off = NULL, *at = NULL;
     uint8_t *want = NULL;
@@ -168,6 +200,9 @@ static int order_stats(ks_ctx *ctx, const double *x, const int32_t *cell, int64_
         rc = ks_calloc(ctx, &off, (size_t)nos + 2, sizeof *off, "targets");
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &want, (size_t)nos + 1, 1, "targets");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &tbits, ((size_t)ncells * KS_REPORT_QBINS + 63) / 64, sizeof *tbits,
+                       "target bins");
     KS_TRY(rc, ks_mpi_agree(ctx, rc), done);
     tmax = tmin + nos + 1;
     for (int i = 0; i < nos; i++) { /* distinct (cell, bin) pairs */
@@ -184,7 +219,11 @@ static int order_stats(ks_ctx *ctx, const double *x, const int32_t *cell, int64_
         }
         os[i].target = t;
     }
-    ks_describe_bin_range(x, cell, n, lo, hi, KS_REPORT_QBINS, nt, tcell, tbin, tmin, tmax);
+    for (int t = 0; t < nt; t++) {
+        int64_t bit = (int64_t)tcell[t] * KS_REPORT_QBINS + tbin[t];
+        tbits[bit >> 6] |= 1ULL << (bit & 63);
+    }
+    ks_describe_bin_range(x, cell, n, lo, hi, KS_REPORT_QBINS, tbits, nt, tcell, tbin, tmin, tmax);
     KS_TRY(rc, allreduce_f64(ctx, tmin, nt, MPI_MIN), done);
     KS_TRY(rc, allreduce_f64(ctx, tmax, nt, MPI_MAX), done);
     for (int t = 0; t < nt; t++) {
@@ -196,7 +235,7 @@ static int order_stats(ks_ctx *ctx, const double *x, const int32_t *cell, int64_
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &at, (size_t)(nt > 0 ? nt : 1), sizeof *at, "quantile bins");
     KS_TRY(rc, ks_mpi_agree(ctx, rc), done);
-    ks_describe_collect(x, cell, n, lo, hi, KS_REPORT_QBINS, nt, tcell, tbin, want, off, at, vals);
+    ks_describe_collect(x, cell, n, lo, hi, KS_REPORT_QBINS, tbits, nt, tcell, tbin, want, off, at, vals);
     for (int t = 0; t < nt; t++) {
         double *sorted = NULL;
         int64_t total = 0;
@@ -216,6 +255,7 @@ static int order_stats(ks_ctx *ctx, const double *x, const int32_t *cell, int64_
         rc = ks_mpi_bcast(ctx, &os[i].value, sizeof os[i].value);
 done:
     free(tcell);
+    free(tbits);
     free(tbin);
     free(tmin);
     free(off);
@@ -272,7 +312,7 @@ int ks_report_box(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n, 
             }
         }
     }
-    KS_TRY(rc, order_stats(ctx, x, cell, n, lo, hi, local, os, nos), done);
+    KS_TRY(rc, order_stats(ctx, x, cell, n, ncells, lo, hi, local, os, nos), done);
     nos = 0;
     for (int c = 0; c < ncells; c++) {
         ks_box *b = &out[c];

@@ -97,6 +97,16 @@ static void test_same_bytes_as_hdf5(void)
     d = make(f, "int16", H5T_STD_I16LE, 3, 1, 0, H5T_NATIVE_INT16, i16, ROWS);
     check_same(d, H5T_NATIVE_INT16, 2, 1);
     H5Dclose(d);
+    /* chunks long enough for the 16- and 8-element vector paths, odd lengths */
+    d = make(f, "int64_long", H5T_STD_I64LE, 77, 1, 0, H5T_NATIVE_INT64, i64, ROWS);
+    check_same(d, H5T_NATIVE_INT64, 8, 1);
+    H5Dclose(d);
+    d = make(f, "int32_long", H5T_STD_I32LE, 99, 1, 0, H5T_NATIVE_INT32, i32, ROWS);
+    check_same(d, H5T_NATIVE_INT32, 4, 1);
+    H5Dclose(d);
+    d = make(f, "int16_long", H5T_STD_I16LE, 101, 1, 0, H5T_NATIVE_INT16, i16, ROWS);
+    check_same(d, H5T_NATIVE_INT16, 2, 1);
+    H5Dclose(d);
     d = make(f, "int8", H5T_STD_I8LE, 256, 1, 0, H5T_NATIVE_INT8, i8, ROWS);
     check_same(d, H5T_NATIVE_INT8, 1, 1);
     H5Dclose(d);
