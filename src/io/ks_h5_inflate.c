@@ -22,20 +22,42 @@
  * them: enough to keep threads busy, few enough to bound the memory. */
 #define BATCH_CHUNKS 64
 
+/* A stored integer type converted to double in memory, as H5Dread converts
+ * it (a C conversion: exact up to 2^53, rounded to nearest above). */
+typedef enum conversion { AS_STORED, I8, U8, I16, U16, I32, U32, I64, U64 } conversion;
+
 typedef struct pipeline {
     hsize_t chunk_rows;
+    size_t stored_size; /* bytes of a stored element */
+    conversion conv;
     int shuffle_at;   /* index of the shuffle filter in the pipeline, or -1 */
     int deflate_at;   /* index of the deflate filter */
 } pipeline;
 
-/* 1 when the dataset is a 1-D chunked column stored as memtype with filters
- * [shuffle,] deflate and nothing else: what this reader inflates. */
+/* How a stored type becomes memtype: AS_STORED when they are the same,
+ * an integer conversion to double, or -1 (left to HDF5). */
+static int conversion_of(hid_t ft, hid_t memtype, size_t size)
+{
+    static const conversion ints[2][4] = {{U8, U16, U32, U64}, {I8, I16, I32, I64}};
+    size_t fsize = H5Tget_size(ft);
+    int log2 = fsize == 1 ? 0 : fsize == 2 ? 1 : fsize == 4 ? 2 : fsize == 8 ? 3 : -1;
+    if (H5Tequal(ft, memtype) > 0 && fsize == size)
+        return AS_STORED;
+    if (H5Tequal(memtype, H5T_NATIVE_DOUBLE) <= 0 || size != sizeof(double) ||
+        H5Tget_class(ft) != H5T_INTEGER || H5Tget_order(ft) != H5T_ORDER_LE || log2 < 0)
+        return -1;
+    return ints[H5Tget_sign(ft) == H5T_SGN_2][log2];
+}
+
+/* 1 when the dataset is a 1-D chunked column with filters [shuffle,]
+ * deflate and nothing else, stored as memtype or as integers read as
+ * doubles: what this reader inflates. */
 static int direct_pipeline(hid_t d, hid_t memtype, size_t size, pipeline *pl)
 {
     hid_t dcpl = H5Dget_create_plist(d), ft = H5Dget_type(d);
-    int ok = dcpl >= 0 && ft >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED &&
-             H5Pget_chunk(dcpl, 1, &pl->chunk_rows) == 1 && pl->chunk_rows > 0 &&
-             H5Tequal(ft, memtype) > 0 && H5Tget_size(ft) == size;
+    int conv = ft >= 0 ? conversion_of(ft, memtype, size) : -1;
+    int ok = dcpl >= 0 && conv >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED &&
+             H5Pget_chunk(dcpl, 1, &pl->chunk_rows) == 1 && pl->chunk_rows > 0;
     unsigned opts = 0;
     int nf = ok ? H5Pget_nfilters(dcpl) : 0;
     /* edge chunks stored unfiltered would need their own path */
@@ -54,6 +76,8 @@ static int direct_pipeline(hid_t d, hid_t memtype, size_t size, pipeline *pl)
         else
             ok = 0;
     }
+    pl->conv = (conversion)conv;
+    pl->stored_size = ft >= 0 ? H5Tget_size(ft) : 0;
     if (ft >= 0)
         H5Tclose(ft);
     if (dcpl >= 0)
@@ -142,14 +166,41 @@ static void unshuffle(const uint8_t *in, hsize_t rows, size_t size, hsize_t a, h
     unshuffle_bytes(in, rows, size, i, b, out + (i - a) * size); /* the rest */
 }
 
-/* Inflate one stored chunk and put its rows [a, b) at out; 0 or -1 when
- * its bytes do not inflate to a whole chunk. */
-static int decode_chunk(struct libdeflate_decompressor *dc, const pipeline *pl, size_t size,
-                        const uint8_t *raw, size_t nraw, uint32_t mask, uint8_t *scratch,
-                        hsize_t a, hsize_t b, uint8_t *out)
+/* n stored integers at in (little-endian, as the pipeline's conversion
+ * says) to doubles at out. */
+static void convert_to_double(conversion conv, const uint8_t *in, size_t n, double *out)
 {
-    size_t whole = (size_t)pl->chunk_rows * size, got = 0;
+#define CONVERT(type)                                                        \
+    for (size_t i = 0; i < n; i++) {                                          \
+        type v;                                                               \
+        memcpy(&v, in + i * sizeof v, sizeof v);                              \
+        out[i] = (double)v;                                                   \
+    }                                                                         \
+    break
+    switch (conv) {
+    case I8: CONVERT(int8_t);
+    case U8: CONVERT(uint8_t);
+    case I16: CONVERT(int16_t);
+    case U16: CONVERT(uint16_t);
+    case I32: CONVERT(int32_t);
+    case U32: CONVERT(uint32_t);
+    case I64: CONVERT(int64_t);
+    case U64: CONVERT(uint64_t);
+    case AS_STORED: break;
+    }
+#undef CONVERT
+}
+
+/* Inflate one stored chunk and put its rows [a, b) at out (through `rows`,
+ * a chunk of stored elements, when they are converted); 0, or -1 when its
+ * bytes do not inflate to a whole chunk. */
+static int decode_chunk(struct libdeflate_decompressor *dc, const pipeline *pl, const uint8_t *raw,
+                        size_t nraw, uint32_t mask, uint8_t *scratch, uint8_t *rows, hsize_t a,
+                        hsize_t b, uint8_t *out)
+{
+    size_t fsize = pl->stored_size, whole = (size_t)pl->chunk_rows * fsize, got = 0;
     const uint8_t *plain = raw;
+    uint8_t *dest = pl->conv == AS_STORED ? out : rows;
     /* a set bit of the filter mask: that filter was skipped for this chunk */
     int inflated = !(mask & (1u << pl->deflate_at));
     int shuffled = pl->shuffle_at >= 0 && !(mask & (1u << pl->shuffle_at));
@@ -161,10 +212,12 @@ static int decode_chunk(struct libdeflate_decompressor *dc, const pipeline *pl, 
     } else if (nraw != whole) {
         return -1;
     }
-    if (shuffled && size > 1)
-        unshuffle(plain, pl->chunk_rows, size, a, b, out);
+    if (shuffled && fsize > 1)
+        unshuffle(plain, pl->chunk_rows, fsize, a, b, dest);
     else
-        memcpy(out, plain + a * size, (size_t)(b - a) * size);
+        memcpy(dest, plain + a * fsize, (size_t)(b - a) * fsize);
+    if (pl->conv != AS_STORED)
+        convert_to_double(pl->conv, rows, (size_t)(b - a), (double *)(void *)out);
     return 0;
 }
 
@@ -191,10 +244,10 @@ typedef struct batch {
 } batch;
 
 /* Read the stored bytes of chunks k0 .. k0+nb-1 (serial HDF5 calls). */
-static int read_batch(ks_ctx *ctx, hid_t d, const pipeline *pl, size_t size, hsize_t k0, int nb,
-                      batch *bt, const char *what)
+static int read_batch(ks_ctx *ctx, hid_t d, const pipeline *pl, hsize_t k0, int nb, batch *bt,
+                      const char *what)
 {
-    size_t limit = (size_t)pl->chunk_rows * size * 2 + 4096;
+    size_t limit = (size_t)pl->chunk_rows * pl->stored_size * 2 + 4096;
     bt->off[0] = 0;
     for (int j = 0; j < nb; j++) {
         hsize_t at[1] = {(k0 + (hsize_t)j) * pl->chunk_rows}, nbytes = 0;
@@ -237,7 +290,7 @@ static int decode_batch(const pipeline *pl, size_t size, hsize_t k0, int nb, con
 #pragma omp parallel reduction(min : first_bad)
     {
         struct libdeflate_decompressor *dc = libdeflate_alloc_decompressor();
-        uint8_t *scratch = malloc((size_t)pl->chunk_rows * size);
+        uint8_t *scratch = malloc((size_t)pl->chunk_rows * pl->stored_size * 2);
         if (!dc || !scratch) {
 #pragma omp atomic write
             *no_memory = 1;
@@ -249,8 +302,9 @@ static int decode_batch(const pipeline *pl, size_t size, hsize_t k0, int nb, con
             hsize_t b = row0 + count < c0 + pl->chunk_rows ? row0 + count - c0 : pl->chunk_rows;
             if (!bt->stored[j] || !dc || !scratch)
                 continue; /* not stored: the caller reads it through HDF5 */
-            if (decode_chunk(dc, pl, size, bt->raw + bt->off[j], bt->off[j + 1] - bt->off[j],
-                             bt->mask[j], scratch, a, b, out + (c0 + a - row0) * size) < 0 &&
+            if (decode_chunk(dc, pl, bt->raw + bt->off[j], bt->off[j + 1] - bt->off[j], bt->mask[j],
+                             scratch, scratch + (size_t)pl->chunk_rows * pl->stored_size, a, b,
+                             out + (c0 + a - row0) * size) < 0 &&
                 j < first_bad)
                 first_bad = j;
         }
@@ -275,7 +329,7 @@ int ks_h5_inflate_rows(ks_ctx *ctx, hid_t d, hid_t memtype, size_t size, int64_t
     klast = (end - 1) / pl.chunk_rows;
     for (k = row0 / pl.chunk_rows; rc == KS_OK && k <= klast; k += BATCH_CHUNKS) {
         int nb = klast - k + 1 < BATCH_CHUNKS ? (int)(klast - k + 1) : BATCH_CHUNKS, bad, no_memory = 0;
-        rc = read_batch(ctx, d, &pl, size, k, nb, &bt, what);
+        rc = read_batch(ctx, d, &pl, k, nb, &bt, what);
         if (rc != KS_OK)
             break;
         bad = decode_batch(&pl, size, k, nb, &bt, row0, end - row0, out, &no_memory);

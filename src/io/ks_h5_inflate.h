@@ -1,11 +1,13 @@
 /* ks_h5_inflate.h - rows of a deflated 1-D column read chunk by chunk with
  * libdeflate, past HDF5's filter pipeline.
  *
- * For a chunked 1-D dataset stored exactly as memtype whose filters are
- * [shuffle,] deflate (what kspill writes, and h5py's compression="gzip"),
+ * For a chunked 1-D dataset whose filters are [shuffle,] deflate (what
+ * kspill writes, and h5py's compression="gzip"), stored exactly as memtype
+ * or as little-endian integers read as doubles (fit's columns),
  * the stored bytes of each chunk are read with H5Dread_chunk, inflated by
  * libdeflate on OpenMP threads and unshuffled into the caller's buffer.  The
- * bytes are the same as H5Dread's (tests/unit/test_h5_inflate.c); a chunk
+ * bytes are the same as H5Dread's, conversions included
+ * (tests/unit/test_h5_inflate.c); a chunk
  * whose filter mask says a filter was skipped is taken as stored, and a
  * chunk not stored at all is read through HDF5 (fill values). */
 #ifndef KS_H5_INFLATE_H

@@ -113,7 +113,45 @@ static void test_same_bytes_as_hdf5(void)
     d = make(f, "partly_written", H5T_STD_I32LE, 64, 1, 0, H5T_NATIVE_INT32, i32, 300); /* fill 7 */
     check_same(d, H5T_NATIVE_INT32, 4, 1);
     H5Dclose(d);
-    /* left to HDF5: a checksum filter, a conversion */
+    /* integers read as doubles, converted as HDF5 converts them (beyond 2^53:
+     * rounded to nearest) */
+    {
+        static int64_t big[ROWS];
+        static uint64_t ubig[ROWS];
+        static uint16_t u16[ROWS];
+        static uint8_t u8[ROWS];
+        for (int r = 0; r < ROWS; r++) {
+            big[r] = (r % 2 ? -1 : 1) * ((INT64_C(1) << 60) + (int64_t)r * 12345 + 1);
+            ubig[r] = UINT64_MAX - (uint64_t)r * 999;
+            u16[r] = (uint16_t)(65535 - r * 61);
+            u8[r] = (uint8_t)(255 - r % 256);
+        }
+        d = make(f, "i8_double", H5T_STD_I8LE, 64, 1, 0, H5T_NATIVE_INT8, i8, ROWS);
+        check_same(d, H5T_NATIVE_DOUBLE, 8, 1);
+        H5Dclose(d);
+        d = make(f, "u8_double", H5T_STD_U8LE, 100, 0, 0, H5T_NATIVE_UINT8, u8, ROWS);
+        check_same(d, H5T_NATIVE_DOUBLE, 8, 1);
+        H5Dclose(d);
+        d = make(f, "i16_double", H5T_STD_I16LE, 101, 1, 0, H5T_NATIVE_INT16, i16, ROWS);
+        check_same(d, H5T_NATIVE_DOUBLE, 8, 1);
+        H5Dclose(d);
+        d = make(f, "u16_double", H5T_STD_U16LE, 64, 1, 0, H5T_NATIVE_UINT16, u16, ROWS);
+        check_same(d, H5T_NATIVE_DOUBLE, 8, 1);
+        H5Dclose(d);
+        d = make(f, "i32_double", H5T_STD_I32LE, 77, 1, 0, H5T_NATIVE_INT32, i32, ROWS);
+        check_same(d, H5T_NATIVE_DOUBLE, 8, 1);
+        H5Dclose(d);
+        d = make(f, "i64_double", H5T_STD_I64LE, 64, 1, 0, H5T_NATIVE_INT64, big, ROWS);
+        check_same(d, H5T_NATIVE_DOUBLE, 8, 1);
+        H5Dclose(d);
+        d = make(f, "u64_double", H5T_STD_U64LE, 64, 1, 0, H5T_NATIVE_UINT64, ubig, ROWS);
+        check_same(d, H5T_NATIVE_DOUBLE, 8, 1);
+        H5Dclose(d);
+        d = make(f, "i32_partly_double", H5T_STD_I32LE, 64, 1, 0, H5T_NATIVE_INT32, i32, 300);
+        check_same(d, H5T_NATIVE_DOUBLE, 8, 1);
+        H5Dclose(d);
+    }
+    /* left to HDF5: a checksum filter, a conversion other than to double */
     d = make(f, "fletcher", H5T_IEEE_F64LE, 64, 1, 1, H5T_NATIVE_DOUBLE, x, ROWS);
     check_same(d, H5T_NATIVE_DOUBLE, 8, 0);
     H5Dclose(d);
