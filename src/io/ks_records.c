@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ks_h5.h"
+#include "ks_h5_inflate.h"
 #include "ks_mem.h"
 #include "ks_mpi.h"
 
@@ -35,12 +36,19 @@ static int read_rows(ks_ctx *ctx, hid_t file, const char *path, hid_t memtype, i
     hid_t d, fs, ms;
     hsize_t start[1] = {(hsize_t)a}, count[1] = {(hsize_t)(b - a)};
     herr_t st;
+    int done = 0, rc;
     if (b <= a)
         return KS_OK;
     d = H5Dopen2(file, path, H5P_DEFAULT);
     if (d < 0)
         return ks_fail(ctx, KS_EHDF5, "cannot open dataset %s in the records file (not written "
                        "by kspill ingest, or an older layout: rerun ingest)", path);
+    /* deflated columns: inflated by libdeflate, chunks side by side */
+    rc = ks_h5_inflate_rows(ctx, d, memtype, H5Tget_size(memtype), a, b - a, buf, path, &done);
+    if (rc != KS_OK || done) {
+        H5Dclose(d);
+        return rc;
+    }
     fs = H5Dget_space(d);
     H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
     ms = H5Screate_simple(1, count, NULL);
