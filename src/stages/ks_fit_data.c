@@ -183,21 +183,78 @@ static int read_codes(ks_ctx *ctx, hid_t dset, char **out)
     return rc;
 }
 
+/* How column c is held: signed integers of up to 32 bits (and unsigned of
+ * up to 16) in the narrowest signed type that holds them, else doubles.
+ * A missing dataset is reported by read_column. */
+static void column_type(hid_t file, ks_fit_panel *pn, int c)
+{
+    char path[96];
+    hid_t d, ft = -1;
+    size_t n = 0;
+    int is_int = 0;
+    snprintf(path, sizeof path, "/panel/%s", pn->names[c]);
+    pn->type[c] = KS_FIT_F64;
+    if (H5Lexists(file, path, H5P_DEFAULT) <= 0 || (d = H5Dopen2(file, path, H5P_DEFAULT)) < 0)
+        return;
+    ft = H5Dget_type(d);
+    if (ft >= 0 && H5Tget_class(ft) == H5T_INTEGER) {
+        is_int = 1;
+        n = H5Tget_size(ft) * (H5Tget_sign(ft) == H5T_SGN_NONE ? 2 : 1);
+    }
+    if (is_int)
+        pn->type[c] = n == 1 ? KS_FIT_I8 : n == 2 ? KS_FIT_I16 : n == 4 ? KS_FIT_I32 : KS_FIT_F64;
+    if (ft >= 0)
+        H5Tclose(ft);
+    H5Dclose(d);
+}
+
+/* The memory type of a column held as `type`, and its width. */
+static hid_t held_type(int type, size_t *size)
+{
+    switch (type) {
+    case KS_FIT_I8: *size = 1; return H5T_NATIVE_INT8;
+    case KS_FIT_I16: *size = 2; return H5T_NATIVE_INT16;
+    case KS_FIT_I32: *size = 4; return H5T_NATIVE_INT32;
+    default: *size = sizeof(double); return H5T_NATIVE_DOUBLE;
+    }
+}
+
 static int read_column(ks_ctx *ctx, hid_t file, ks_fit_panel *pn, int c)
 {
     char path[96], why[128];
-    hid_t d;
+    size_t size;
+    hid_t d, memtype = held_type(pn->type[c], &size);
     int rc;
     snprintf(path, sizeof path, "/panel/%s", pn->names[c]);
     snprintf(why, sizeof why, "a model uses the column '%s'", pn->names[c]);
-    KS_CHECK(ks_h5_read_column(ctx, file, pn->path, path, pn->total, pn->row0, pn->nrows,
-                               H5T_NATIVE_DOUBLE, sizeof(double), why, (void **)&pn->cols[c]));
+    KS_CHECK(ks_h5_read_column(ctx, file, pn->path, path, pn->total, pn->row0, pn->nrows, memtype,
+                               size, why, &pn->cols[c]));
     d = H5Dopen2(file, path, H5P_DEFAULT);
     if (d < 0)
         return ks_fail(ctx, KS_EHDF5, "cannot open %s:%s", pn->path, path);
     rc = read_codes(ctx, d, &pn->codes[c]);
     H5Dclose(d);
     return rc;
+}
+
+const double *ks_fit_values(const ks_fit_panel *pn, int c, int64_t r0, int64_t n, double *buf)
+{
+    switch (pn->type[c]) {
+    case KS_FIT_I8:
+        for (int64_t i = 0; i < n; i++)
+            buf[i] = ((const int8_t *)pn->cols[c])[r0 + i];
+        return buf;
+    case KS_FIT_I16:
+        for (int64_t i = 0; i < n; i++)
+            buf[i] = ((const int16_t *)pn->cols[c])[r0 + i];
+        return buf;
+    case KS_FIT_I32:
+        for (int64_t i = 0; i < n; i++)
+            buf[i] = ((const int32_t *)pn->cols[c])[r0 + i];
+        return buf;
+    default:
+        return (const double *)pn->cols[c] + r0;
+    }
 }
 
 static int panel_rows(ks_ctx *ctx, hid_t file, ks_fit_panel *pn)
@@ -228,7 +285,9 @@ static int check_memory(ks_ctx *ctx, const ks_fit_panel *pn)
 {
     /* columns, plus one model's compact design (x terms, y, fixed effects,
      * cluster and row ids) beside them */
-    double per_row = 8.0 * pn->ncols + 8.0 * (KS_FIT_MAX_X / 4 + 4);
+    double per_row = 8.0 * (KS_FIT_MAX_X / 4 + 4);
+    for (int c = 0; c < pn->ncols; c++) /* a double, or an integer of its stored width */
+        per_row += pn->type[c] == KS_FIT_I8 ? 1 : pn->type[c] == KS_FIT_I16 ? 2 : pn->type[c] == KS_FIT_I32 ? 4 : 8;
     double need = per_row * (double)pn->nrows * ctx->nranks;
     int64_t avail = mem_available();
     ks_info(ctx, "fit: %lld panel rows, %d columns (%s%s...), about %.0f MB in memory on all ranks",
@@ -265,6 +324,8 @@ int ks_fit_panel_read(ks_ctx *ctx, const ks_job *job, ks_fit_panel *pn)
         if (pn->nrows > pn->total)
             pn->nrows = pn->total;
         pn->nrows = pn->nrows > pn->row0 ? pn->nrows - pn->row0 : 0;
+        for (int c = 0; c < pn->ncols; c++)
+            column_type(file, pn, c);
         rc = check_memory(ctx, pn);
     }
     for (int c = 0; rc == KS_OK && c < pn->ncols; c++)

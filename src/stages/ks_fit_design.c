@@ -108,8 +108,13 @@ static int design_columns(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_sp
  * with a branch per column, took most of a design's build). */
 #define KS_MASK_CHUNK 4096
 
-static void mask_finite(uint8_t *restrict mask, const double *restrict c, int64_t n)
+/* Rows [r0, r0 + n) of column col: clears mask where it is NaN or
+ * infinite (never in an integer column). */
+static void mask_finite(const ks_fit_panel *pn, uint8_t *restrict mask, int col, int64_t r0, int64_t n)
 {
+    const double *c = (const double *)pn->cols[col] + r0;
+    if (pn->type[col] != KS_FIT_F64)
+        return;
     for (int64_t r = 0; r < n; r++)
         mask[r] &= (uint8_t)(fabs(c[r]) <= DBL_MAX); /* false for NaN and infinities */
 }
@@ -139,18 +144,24 @@ static void mask_cond(uint8_t *restrict mask, const char *op, const double *rest
 
 static int check_y(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s)
 {
-    const double *y = pn->cols[s->ycol];
+    double buf[KS_MASK_CHUNK];
     uint8_t bad = 0;
     if (d->link == KS_GLM_LPM)
         return ks_mpi_agree(ctx, KS_OK);
-    for (int64_t r = 0; r < pn->nrows; r++) /* no branch: vectorised */
-        bad |= (uint8_t)(s->keep[r] & (y[r] != 0.0) & (y[r] != 1.0));
-    for (int64_t r = 0; bad && r < pn->nrows; r++)
-        if (s->keep[r] && y[r] != 0.0 && y[r] != 1.0)
+    for (int64_t r0 = 0; r0 < pn->nrows; r0 += KS_MASK_CHUNK) {
+        const int64_t n = pn->nrows - r0 < KS_MASK_CHUNK ? pn->nrows - r0 : KS_MASK_CHUNK;
+        const double *y = ks_fit_values(pn, s->ycol, r0, n, buf);
+        for (int64_t i = 0; i < n; i++) /* no branch: vectorised */
+            bad |= (uint8_t)(s->keep[r0 + i] & (y[i] != 0.0) & (y[i] != 1.0));
+    }
+    for (int64_t r = 0; bad && r < pn->nrows; r++) {
+        double y = ks_fit_value(pn, s->ycol, r);
+        if (s->keep[r] && y != 0.0 && y != 1.0)
             return ks_mpi_agree(ctx, ks_fail(ctx, KS_EINPUT, "model %s: the dependent column %s "
                                              "holds %g at row %lld of /panel; probit and logit "
-                                             "need 0/1", d->spec->name, d->spec->y, y[r],
+                                             "need 0/1", d->spec->name, d->spec->y, y,
                                              (long long)(pn->row0 + r)));
+    }
     return ks_mpi_agree(ctx, KS_OK);
 }
 
@@ -158,17 +169,17 @@ static int check_y(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d, 
 static int fe_range(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s, int f)
 {
     int64_t lo = INT64_MAX, hi = INT64_MIN;
-    const double *c = pn->cols[d->fe_col[f]];
+    const int col = d->fe_col[f];
     for (int64_t r = 0; r < pn->nrows; r++)
         if (s->keep[r]) {
-            if (c[r] != floor(c[r]))
+            double c = ks_fit_value(pn, col, r);
+            if (c != floor(c))
                 return ks_mpi_agree(ctx, ks_fail(ctx, KS_EINPUT, "model %s: fixed effect %s "
-                                    "holds %g, not an integer", d->spec->name,
-                                    pn->names[d->fe_col[f]], c[r]));
-            if ((int64_t)c[r] < lo)
-                lo = (int64_t)c[r];
-            if ((int64_t)c[r] > hi)
-                hi = (int64_t)c[r];
+                                    "holds %g, not an integer", d->spec->name, pn->names[col], c));
+            if ((int64_t)c < lo)
+                lo = (int64_t)c;
+            if ((int64_t)c > hi)
+                hi = (int64_t)c;
         }
     KS_CHECK(ks_mpi_agree(ctx, KS_OK));
     KS_CHECK(ks_mpi_min_i64(ctx, &lo, 1));
@@ -190,14 +201,13 @@ static int fe_range(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const
 static int fe_counts(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s,
                      int f, int64_t *cnt, int64_t *pos)
 {
-    const double *c = pn->cols[d->fe_col[f]], *y = pn->cols[s->ycol];
     memset(cnt, 0, sizeof *cnt * (size_t)d->fe_range[f]);
     memset(pos, 0, sizeof *pos * (size_t)d->fe_range[f]);
     for (int64_t r = 0; r < pn->nrows; r++)
         if (s->keep[r]) {
-            int64_t l = (int64_t)c[r] - d->fe_min[f];
+            int64_t l = (int64_t)ks_fit_value(pn, d->fe_col[f], r) - d->fe_min[f];
             cnt[l]++;
-            pos[l] += y[r] != 0.0;
+            pos[l] += ks_fit_value(pn, s->ycol, r) != 0.0;
         }
     KS_CHECK(ks_mpi_sum_i64(ctx, cnt, (int)d->fe_range[f]));
     return ks_mpi_sum_i64(ctx, pos, (int)d->fe_range[f]);
@@ -215,7 +225,6 @@ static int drop_perfect(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
         int64_t changed = 0;
         for (int f = 0; f < d->nfe && rc == KS_OK; f++) {
             int64_t *cnt = NULL, *pos = NULL, nlev = 0, nrow = 0;
-            const double *c = pn->cols[d->fe_col[f]];
             free(final_cnt[f]);
             final_cnt[f] = NULL;
             KS_TRY(rc, fe_range(ctx, pn, d, s, f), next);
@@ -230,7 +239,7 @@ static int drop_perfect(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
             if (nlev > 0) {
                 for (int64_t r = 0; r < pn->nrows; r++)
                     if (s->keep[r]) {
-                        int64_t l = (int64_t)c[r] - d->fe_min[f];
+                        int64_t l = (int64_t)ks_fit_value(pn, d->fe_col[f], r) - d->fe_min[f];
                         if (pos[l] == 0 || pos[l] == cnt[l])
                             s->keep[r] = 0;
                     }
@@ -298,14 +307,13 @@ static int note_empty_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design 
 {
     for (int f = 0; f < d->nfe; f++) {
         int64_t n = 0;
-        const double *c = pn->cols[d->fe_col[f]];
         /* a level outside the sample's range, or inside it without rows */
         int64_t *seen = NULL;
         int rc = ks_calloc(ctx, &seen, (size_t)d->fe_range[f], sizeof *seen, "fe levels");
         KS_CHECK(rc);
         for (int64_t r = 0; r < pn->nrows; r++)
-            if (filtered[r] && isfinite(c[r])) {
-                int64_t l = (int64_t)c[r] - d->fe_min[f];
+            if (filtered[r] && isfinite(ks_fit_value(pn, d->fe_col[f], r))) {
+                int64_t l = (int64_t)ks_fit_value(pn, d->fe_col[f], r) - d->fe_min[f];
                 if (l >= 0 && l < d->fe_range[f])
                     seen[l] = 1;
             }
@@ -324,7 +332,7 @@ static int note_empty_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design 
 /* The parameter index of row r's level of fixed effect f (-1: base level). */
 static int32_t fe_param(const ks_fit_panel *pn, const ks_fit_design *d, int f, int64_t r)
 {
-    return d->fe_index[f][(int64_t)pn->cols[d->fe_col[f]][r] - d->fe_min[f]];
+    return d->fe_index[f][(int64_t)ks_fit_value(pn, d->fe_col[f], r) - d->fe_min[f]];
 }
 
 /* The kept rows of panel rows [r0, r1) in the order the block is stored:
@@ -362,8 +370,7 @@ static int64_t block_order(const ks_fit_panel *pn, const ks_fit_design *d, const
  * from the column waited on memory at every row). */
 static const double *block_column(const ks_fit_panel *pn, int c, int64_t r0, int64_t len, double *buf)
 {
-    memcpy(buf, pn->cols[c] + r0, sizeof *buf * (size_t)len);
-    return buf;
+    return ks_fit_values(pn, c, r0, len, buf);
 }
 
 /* The x columns of design rows k0 .. k0 + m, which are the rows r0 + off[i]
@@ -681,22 +688,24 @@ static int count_sample(ks_ctx *ctx, ks_fit_design *d)
  * no NaN in any column the model uses (s->keep). */
 static void usable_rows(const ks_fit_panel *pn, const ks_fit_design *d, ks_sample *s, uint8_t *filtered)
 {
+    double buf[KS_MASK_CHUNK];
     for (int64_t r0 = 0; r0 < pn->nrows; r0 += KS_MASK_CHUNK) {
         const int64_t n = pn->nrows - r0 < KS_MASK_CHUNK ? pn->nrows - r0 : KS_MASK_CHUNK;
         uint8_t *keep = s->keep + r0;
         memset(filtered + r0, 1, (size_t)n);
         for (int i = 0; i < s->ncond; i++)
-            mask_cond(filtered + r0, s->cond[i].op, pn->cols[s->cond[i].col] + r0, s->cond[i].value, n);
+            mask_cond(filtered + r0, s->cond[i].op, ks_fit_values(pn, s->cond[i].col, r0, n, buf),
+                      s->cond[i].value, n);
         memcpy(keep, filtered + r0, (size_t)n);
-        mask_finite(keep, pn->cols[s->ycol] + r0, n);
+        mask_finite(pn, keep, s->ycol, r0, n);
         for (int j = 0; j < d->nx; j++)
             for (int k = 0; k < 2; k++)
                 if (d->factor[j][k] >= 0)
-                    mask_finite(keep, pn->cols[d->factor[j][k]] + r0, n);
+                    mask_finite(pn, keep, d->factor[j][k], r0, n);
         for (int f = 0; f < d->nfe; f++)
-            mask_finite(keep, pn->cols[d->fe_col[f]] + r0, n);
+            mask_finite(pn, keep, d->fe_col[f], r0, n);
         if (d->cluster_col >= 0)
-            mask_finite(keep, pn->cols[d->cluster_col] + r0, n);
+            mask_finite(pn, keep, d->cluster_col, r0, n);
     }
 }
 

@@ -29,9 +29,30 @@ typedef struct ks_fit_panel {
     int64_t block0, block1;
     int ncols;
     char names[KS_FIT_MAX_COLS][64];
-    double *cols[KS_FIT_MAX_COLS];  /* every column as double (integers are exact) */
+    /* each column as small as it is stored: integers of 8 to 32 bits as
+     * such (year, industry, region...: a quarter of the memory or less),
+     * anything else as double; read through ks_fit_value(s) */
+    void *cols[KS_FIT_MAX_COLS];
+    int type[KS_FIT_MAX_COLS];      /* KS_FIT_F64, KS_FIT_I8, KS_FIT_I16 or KS_FIT_I32 */
     char *codes[KS_FIT_MAX_COLS];   /* the "codes" attribute, or NULL */
 } ks_fit_panel;
+
+enum { KS_FIT_F64, KS_FIT_I8, KS_FIT_I16, KS_FIT_I32 };
+
+/* Row r of column c as a double (exact: integers of up to 32 bits). */
+static inline double ks_fit_value(const ks_fit_panel *pn, int c, int64_t r)
+{
+    switch (pn->type[c]) {
+    case KS_FIT_I8: return ((const int8_t *)pn->cols[c])[r];
+    case KS_FIT_I16: return ((const int16_t *)pn->cols[c])[r];
+    case KS_FIT_I32: return ((const int32_t *)pn->cols[c])[r];
+    default: return ((const double *)pn->cols[c])[r];
+    }
+}
+
+/* Rows [r0, r0 + n) of column c as doubles: the column itself when it
+ * holds doubles, else converted into buf (n doubles). */
+const double *ks_fit_values(const ks_fit_panel *pn, int c, int64_t r0, int64_t n, double *buf);
 
 /* One model's estimation sample, compacted: only rows that pass the filter
  * and have no NaN; block_start[k] is the first compact row of global block
