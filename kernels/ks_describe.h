@@ -36,10 +36,15 @@ static inline ks_fix ks_fix_of(double x)
     double a = fabs(x);
     if (!(a < 0x1p63))
         return (ks_fix)ldexp(x, KS_DESCRIBE_FIX_BITS);
-    uint64_t whole = (uint64_t)a;
-    uint64_t frac = (uint64_t)((a - (double)whole) * 0x1p64);
-    ks_fix f = (ks_fix)(((unsigned __int128)whole << 64) | frac);
-    return x < 0 ? -f : f;
+    /* signed conversions only (one instruction each; an unsigned one is a
+     * branch on x86-64): the fraction's 64 bits as two halves, each exact */
+    int64_t whole = (int64_t)a;
+    double f = (a - (double)whole) * 0x1p32; /* [0, 2^32), exact */
+    int64_t hi = (int64_t)f;
+    int64_t lo = (int64_t)((f - (double)hi) * 0x1p32);
+    uint64_t frac = ((uint64_t)hi << 32) | (uint64_t)lo;
+    ks_fix v = (ks_fix)(((unsigned __int128)(uint64_t)whole << 64) | frac);
+    return x < 0 ? -v : v;
 }
 
 /* The double nearest to f / 2^64 / n (n > 0). */

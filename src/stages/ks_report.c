@@ -242,11 +242,12 @@ static int32_t fig5_cell(const ks_report_panel *p, int64_t r, const int *years)
  * (an indirect call per row was a third of Fig. 5's time). */
 #define CELL_LOOP(rule_fn)                                                    \
     _Pragma("omp parallel for schedule(static)")                              \
-    for (int64_t r = 0; r < p->n; r++)                                        \
-        cell[r] = !x || isfinite(x[r]) ? rule_fn(p, r, years) : -1
+    for (int64_t r = r0; r < r0 + n; r++)                                     \
+        cell[r - r0] = !x || isfinite(x[r]) ? rule_fn(p, r, years) : -1
 
-static void make_cells(const ks_report_panel *p, const double *x, cell_rule rule, const int *years,
-                       int32_t *cell)
+/* The cells of rows [r0, r0 + n) into cell[0 .. n). */
+static void cells_of_rows(const ks_report_panel *p, const double *x, cell_rule rule, const int *years,
+                          int64_t r0, int64_t n, int32_t *cell)
 {
     switch (rule) {
     case FIG2_CELLS: CELL_LOOP(fig2_cell); break;
@@ -256,6 +257,12 @@ static void make_cells(const ks_report_panel *p, const double *x, cell_rule rule
     }
 }
 #undef CELL_LOOP
+
+static void make_cells(const ks_report_panel *p, const double *x, cell_rule rule, const int *years,
+                       int32_t *cell)
+{
+    cells_of_rows(p, x, rule, years, 0, p->n, cell);
+}
 
 /* Silverman's rule of thumb, with R's bw.nrd0 fallbacks when the spread
  * is 0: h = 0.9 min(sd, IQR / 1.34) n^(-1/5). */
@@ -324,23 +331,37 @@ static int fig3(ks_ctx *ctx, const ks_report_panel *p, ks_report_result *res, in
 
 /* Per-cell counts and sums of both variables in one pass: m[v][c]; the
  * cells do not depend on the variable (a row whose x is not finite is left
- * out of that variable's sums by the kernel). */
+ * out of that variable's sums by the kernel).  The cells are made a chunk
+ * of rows at a time (cell holds KS_REPORT_CELL_CHUNK): Fig. 5 goes over
+ * every panel row, and a cell array as long as the panel would be 4 bytes
+ * a row of fresh memory. */
 static int cell_means(ks_ctx *ctx, const ks_report_panel *p, cell_rule rule, const int *years,
                       int ncells, int32_t *cell, ks_moments **m)
 {
     char what[KS_REPORT_NVARS][4352];
     const char *whatp[KS_REPORT_NVARS];
     const double *x[KS_REPORT_NVARS];
+    int64_t bad[KS_REPORT_NVARS] = {0};
     ks_moments *all = NULL;
     int rc;
     for (int v = 0; v < KS_REPORT_NVARS; v++) {
         snprintf(what[v], sizeof what[v], "%s:/panel/%s", p->path, ks_report_var_names[v]);
         whatp[v] = what[v];
-        x[v] = p->var[v];
     }
-    KS_CHECK(ks_calloc(ctx, &all, (size_t)ncells * KS_REPORT_NVARS, sizeof *all, "cell means"));
-    make_cells(p, NULL, rule, years, cell);
-    rc = ks_report_sums(ctx, x, KS_REPORT_NVARS, cell, p->n, ncells, whatp, all);
+    rc = ks_calloc(ctx, &all, (size_t)ncells * KS_REPORT_NVARS, sizeof *all, "cell means");
+    KS_CHECK(ks_mpi_agree(ctx, rc));
+    ks_moments_clear(all, ncells * KS_REPORT_NVARS);
+    for (int64_t r0 = 0; rc == KS_OK && r0 < p->n; r0 += KS_REPORT_CELL_CHUNK) {
+        int64_t n = p->n - r0 < KS_REPORT_CELL_CHUNK ? p->n - r0 : KS_REPORT_CELL_CHUNK, chunk_bad[KS_REPORT_NVARS];
+        for (int v = 0; v < KS_REPORT_NVARS; v++)
+            x[v] = p->var[v] + r0;
+        cells_of_rows(p, NULL, rule, years, r0, n, cell);
+        if (ks_describe_sums(x, KS_REPORT_NVARS, cell, n, ncells, all, chunk_bad) < 0)
+            rc = ks_fail(ctx, KS_ENOMEM, "%s: no memory for the sums of %d cells", whatp[0], ncells);
+        for (int v = 0; v < KS_REPORT_NVARS; v++)
+            bad[v] += chunk_bad[v];
+    }
+    rc = ks_report_sums_combine(ctx, rc, KS_REPORT_NVARS, ncells, whatp, bad, all);
     if (rc != KS_OK) {
         free(all);
         return rc;
@@ -473,16 +494,19 @@ int ks_report_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
     t_read = ks_now() - t0;
     t_lap = ks_now();
     if (rc == KS_OK)
-        rc = ks_mpi_agree(ctx, ks_calloc(ctx, &cell, p.n ? (size_t)p.n : 1, sizeof *cell, "cells"));
-    if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, check_years(ctx, job, &p, &first, &last, &count));
     lap(ctx, "the panel's years", &t_lap);
     if (rc == KS_OK)
-        rc = ks_mpi_agree(ctx, fig5(ctx, &p, &res, first, last, count, cell));
-    lap(ctx, "Fig. 5", &t_lap);
-    if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, panel_of_years(ctx, &p, res.years, &sub));
     lap(ctx, "the rows of the report years", &t_lap);
+    /* cells: of every row of the report years (Fig. 1-4), of a chunk of
+     * the panel's rows at a time (Fig. 5) */
+    if (rc == KS_OK)
+        rc = ks_mpi_agree(ctx, ks_calloc(ctx, &cell, (size_t)(sub.n > KS_REPORT_CELL_CHUNK ? sub.n :
+                                                               KS_REPORT_CELL_CHUNK), sizeof *cell, "cells"));
+    if (rc == KS_OK)
+        rc = ks_mpi_agree(ctx, fig5(ctx, &p, &res, first, last, count, cell));
+    lap(ctx, "Fig. 5", &t_lap);
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, fig1_and_2(ctx, &sub, &res, cell));
     lap(ctx, "Fig. 1 and 2", &t_lap);

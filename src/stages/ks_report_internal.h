@@ -52,11 +52,16 @@ double ks_report_lerp(double a, double b, double t);
 int ks_report_moments(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n, int ncells,
                       const char *what, ks_moments *out);
 
-/* Counts and sums (n and sum of ks_moments only) of nvars variables over
- * every rank, out[v * ncells + c] (collective; identical everywhere): one
- * pass for the means of Figures 4 and 5.  what[v] names variable v. */
-int ks_report_sums(ks_ctx *ctx, const double *const *x, int nvars, const int32_t *cell, int64_t n,
-                   int ncells, const char *const *what, ks_moments *out);
+/* Rows whose cells are made at a time for the counts and sums below. */
+#define KS_REPORT_CELL_CHUNK 65536
+
+/* The counts and sums (n and sum of ks_moments only) of nvars variables
+ * that this rank added into out[v * ncells + c] (ks_describe_sums), and
+ * bad[v], its values outside the range, combined over every rank
+ * (collective; identical everywhere): fails naming what[v] when any rank
+ * had bad values.  rc: this rank's status so far (agreed first). */
+int ks_report_sums_combine(ks_ctx *ctx, int rc, int nvars, int ncells, const char *const *what,
+                           int64_t *bad, ks_moments *out);
 
 /* Box statistics of every cell, exact quantiles (collective). */
 int ks_report_box(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n, int ncells,

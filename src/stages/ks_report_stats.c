@@ -61,15 +61,11 @@ int ks_report_moments(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t
     return rc;
 }
 
-int ks_report_sums(ks_ctx *ctx, const double *const *x, int nvars, const int32_t *cell, int64_t n,
-                   int ncells, const char *const *what, ks_moments *out)
+int ks_report_sums_combine(ks_ctx *ctx, int rc, int nvars, int ncells, const char *const *what,
+                           int64_t *bad, ks_moments *out)
 {
     ks_moments *all = NULL;
-    int64_t bad[KS_DESCRIBE_MAX_VARS];
-    int nr = ctx->comm == MPI_COMM_NULL ? 1 : ctx->nranks, rc = KS_OK, cells = nvars * ncells;
-    ks_moments_clear(out, cells);
-    if (ks_describe_sums(x, nvars, cell, n, ncells, out, bad) < 0)
-        rc = ks_fail(ctx, KS_ENOMEM, "%s: no memory for the sums of %d cells", what[0], cells);
+    int nr = ctx->comm == MPI_COMM_NULL ? 1 : ctx->nranks, cells = nvars * ncells;
     KS_CHECK(ks_mpi_agree(ctx, rc));
     KS_CHECK(ks_mpi_sum_i64(ctx, bad, nvars));
     for (int v = 0; v < nvars; v++)
@@ -83,7 +79,7 @@ int ks_report_sums(ks_ctx *ctx, const double *const *x, int nvars, const int32_t
     if (MPI_Allgather(out, (int)(sizeof *out * (size_t)cells), MPI_BYTE, all,
                       (int)(sizeof *out * (size_t)cells), MPI_BYTE, ctx->comm) != MPI_SUCCESS)
         rc = ks_fail(ctx, KS_EMPI, "%s: MPI_Allgather of the sums failed", what[0]);
-    if (rc == KS_OK) {
+    if (rc == KS_OK) { /* every rank adds the same parts, in rank order */
         ks_moments_clear(out, cells);
         for (int r = 0; r < nr; r++)
             ks_moments_merge(out, all + (size_t)r * (size_t)cells, cells);
