@@ -53,7 +53,7 @@ int ks_report_moments(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t
                       const char *what, ks_moments *out);
 
 /* Rows whose cells are made at a time for the counts and sums below. */
-#define KS_REPORT_CELL_CHUNK 65536
+#define KS_REPORT_CELL_CHUNK (1 << 20)
 
 /* The counts and sums (n and sum of ks_moments only) of nvars variables
  * that this rank added into out[v * ncells + c] (ks_describe_sums), and
