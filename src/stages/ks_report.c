@@ -361,7 +361,7 @@ static int cell_means(ks_ctx *ctx, const ks_report_panel *p, cell_rule rule, con
         for (int v = 0; v < KS_REPORT_NVARS; v++)
             bad[v] += chunk_bad[v];
     }
-    rc = ks_report_sums_combine(ctx, rc, KS_REPORT_NVARS, ncells, whatp, bad, all);
+    rc = ks_report_moments_combine(ctx, rc, KS_REPORT_NVARS, ncells, whatp, bad, all);
     if (rc != KS_OK) {
         free(all);
         return rc;

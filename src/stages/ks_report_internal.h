@@ -52,16 +52,17 @@ double ks_report_lerp(double a, double b, double t);
 int ks_report_moments(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n, int ncells,
                       const char *what, ks_moments *out);
 
-/* Rows whose cells are made at a time for the counts and sums below. */
+/* Rows whose cells are made at a time for the counts and sums of Fig. 4
+ * and 5 (cell_means in ks_report.c). */
 #define KS_REPORT_CELL_CHUNK (1 << 20)
 
-/* The counts and sums (n and sum of ks_moments only) of nvars variables
- * that this rank added into out[v * ncells + c] (ks_describe_sums), and
- * bad[v], its values outside the range, combined over every rank
- * (collective; identical everywhere): fails naming what[v] when any rank
- * had bad values.  rc: this rank's status so far (agreed first). */
-int ks_report_sums_combine(ks_ctx *ctx, int rc, int nvars, int ncells, const char *const *what,
-                           int64_t *bad, ks_moments *out);
+/* The moments of nvars variables that this rank added into
+ * out[v * ncells + c] (ks_describe_moments, or ks_describe_sums for counts
+ * and sums only), and bad[v], its values outside the range, combined over
+ * every rank (collective; identical everywhere): fails naming what[v] when
+ * any rank had bad values.  rc: this rank's status so far (agreed first). */
+int ks_report_moments_combine(ks_ctx *ctx, int rc, int nvars, int ncells, const char *const *what,
+                              int64_t *bad, ks_moments *out);
 
 /* Box statistics of every cell, exact quantiles (collective). */
 int ks_report_box(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n, int ncells,

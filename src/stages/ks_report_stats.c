@@ -34,35 +34,14 @@ double ks_report_lerp(double a, double b, double t)
 int ks_report_moments(ks_ctx *ctx, const double *x, const int32_t *cell, int64_t n, int ncells,
                       const char *what, ks_moments *out)
 {
-    ks_moments *all = NULL;
     int64_t bad;
-    int nr = ctx->comm == MPI_COMM_NULL ? 1 : ctx->nranks, rc;
     ks_moments_clear(out, ncells);
     bad = ks_describe_moments(x, cell, n, ncells, out);
-    KS_CHECK(ks_mpi_sum_i64(ctx, &bad, 1));
-    if (bad > 0)
-        return ks_fail(ctx, KS_EINPUT, "%s: %lld values outside [-%g, %g] (densities lie in [0, 1])",
-                       what, (long long)bad, KS_DESCRIBE_MAX_ABS, KS_DESCRIBE_MAX_ABS);
-    if (nr == 1)
-        return KS_OK;
-    rc = ks_calloc(ctx, &all, (size_t)nr * (size_t)ncells, sizeof *all, "moments of every rank");
-    KS_CHECK(ks_mpi_agree(ctx, rc));
-    /* every rank adds the same parts; integer sums and min/max make the
-     * order irrelevant anyway */
-    if (MPI_Allgather(out, (int)(sizeof *out * (size_t)ncells), MPI_BYTE, all,
-                      (int)(sizeof *out * (size_t)ncells), MPI_BYTE, ctx->comm) != MPI_SUCCESS)
-        rc = ks_fail(ctx, KS_EMPI, "%s: MPI_Allgather of the moments failed", what);
-    if (rc == KS_OK) {
-        ks_moments_clear(out, ncells);
-        for (int r = 0; r < nr; r++)
-            ks_moments_merge(out, all + (size_t)r * (size_t)ncells, ncells);
-    }
-    free(all);
-    return rc;
+    return ks_report_moments_combine(ctx, KS_OK, 1, ncells, &what, &bad, out);
 }
 
-int ks_report_sums_combine(ks_ctx *ctx, int rc, int nvars, int ncells, const char *const *what,
-                           int64_t *bad, ks_moments *out)
+int ks_report_moments_combine(ks_ctx *ctx, int rc, int nvars, int ncells, const char *const *what,
+                              int64_t *bad, ks_moments *out)
 {
     ks_moments *all = NULL;
     int nr = ctx->comm == MPI_COMM_NULL ? 1 : ctx->nranks, cells = nvars * ncells;
@@ -74,12 +53,14 @@ int ks_report_sums_combine(ks_ctx *ctx, int rc, int nvars, int ncells, const cha
                            what[v], (long long)bad[v], KS_DESCRIBE_MAX_ABS, KS_DESCRIBE_MAX_ABS);
     if (nr == 1)
         return KS_OK;
-    rc = ks_calloc(ctx, &all, (size_t)nr * (size_t)cells, sizeof *all, "sums of every rank");
+    rc = ks_calloc(ctx, &all, (size_t)nr * (size_t)cells, sizeof *all, "moments of every rank");
     KS_CHECK(ks_mpi_agree(ctx, rc));
     if (MPI_Allgather(out, (int)(sizeof *out * (size_t)cells), MPI_BYTE, all,
                       (int)(sizeof *out * (size_t)cells), MPI_BYTE, ctx->comm) != MPI_SUCCESS)
-        rc = ks_fail(ctx, KS_EMPI, "%s: MPI_Allgather of the sums failed", what[0]);
-    if (rc == KS_OK) { /* every rank adds the same parts, in rank order */
+        rc = ks_fail(ctx, KS_EMPI, "%s: MPI_Allgather of the moments failed", what[0]);
+    if (rc == KS_OK) {
+        /* every rank adds the same parts in rank order; integer sums and
+         * min/max make the order irrelevant anyway */
         ks_moments_clear(out, cells);
         for (int r = 0; r < nr; r++)
             ks_moments_merge(out, all + (size_t)r * (size_t)cells, cells);
