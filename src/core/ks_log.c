@@ -77,6 +77,13 @@ void ks_debug(const ks_ctx *ctx, const char *fmt, ...)
     va_end(ap);
 }
 
+void ks_debug_lap(const ks_ctx *ctx, const char *stage, const char *what, double *t)
+{
+    double now = ks_now();
+    ks_debug(ctx, "%s: %s in %.3f s", stage, what, now - *t);
+    *t = now;
+}
+
 static void format_hms(char *out, size_t n, double seconds)
 {
     long s = seconds < 0 ? 0 : (long)(seconds + 0.5);

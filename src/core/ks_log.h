@@ -18,6 +18,9 @@ void ks_info(const ks_ctx *ctx, const char *fmt, ...) __attribute__((format(prin
 void ks_warn(const ks_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Printed by every rank, prefixed with its number, when verbose >= 2. */
 void ks_debug(const ks_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A debug message "STAGE: WHAT in S s" with the seconds since *t, which it
+ * resets: the laps of a stage's steps under -vv. */
+void ks_debug_lap(const ks_ctx *ctx, const char *stage, const char *what, double *t);
 
 /* A progress meter for one step of a stage.  Rank 0 prints at most one line
  * every `interval` seconds: stage, step, percent, rate, elapsed, ETA. */

@@ -9,28 +9,9 @@
 
 #include <string.h>
 
-static inline int ks_is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r';
-}
-
 static inline int ks_is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-void ks_parse_trim(const char **ptr, size_t *len)
-{
-    const char *p = *ptr;
-    size_t n = *len;
-    while (n > 0 && ks_is_blank(p[0])) {
-        p++;
-        n--;
-    }
-    while (n > 0 && ks_is_blank(p[n - 1]))
-        n--;
-    *ptr = p;
-    *len = n;
 }
 
 /* Append digit d to *acc; 0 on overflow. */

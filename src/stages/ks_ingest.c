@@ -113,7 +113,7 @@ int ks_ingest_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
     ks_strlist partners = {0};
     char out_path[KS_PATH_MAX], rejects_path[KS_PATH_MAX];
     int npieces = 0, rc;
-    double t0 = ks_now();
+    double t0 = ks_now(), t_lap = t0;
     memset(&ref, 0, sizeof ref);
     memset(&agg, 0, sizeof agg);
     memset(&report, 0, sizeof report);
@@ -124,7 +124,9 @@ int ks_ingest_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
     KS_TRY(rc, ks_fs_mkdirs_collective(ctx, job->workdir), out); /* only once the inputs are known good */
     ks_info(ctx, "ingest: %d input file%s, %d rank%s", in.n, in.n == 1 ? "" : "s", ctx->nranks,
             ctx->nranks == 1 ? "" : "s");
+    ks_debug_lap(ctx, "ingest", "the inputs", &t_lap);
     KS_TRY(rc, ks_ingest_cut_pieces(ctx, &in, &pieces, &npieces), out);
+    ks_debug_lap(ctx, "ingest", "the pieces", &t_lap);
     rc = report_init(ctx, job, &report);
     if (rc == KS_OK) {
         uint64_t bytes = 0;
@@ -132,16 +134,21 @@ int ks_ingest_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
             bytes += pieces[i].end - pieces[i].begin;
         rc = ks_aggregates_init(ctx, &agg, (size_t)((double)bytes * KS_FLOWS_PER_CSV_BYTE));
     }
+    ks_debug_lap(ctx, "ingest", "the tables", &t_lap);
     if (rc == KS_OK)
         rc = parse_pieces(ctx, job, &ref, &in, pieces, npieces, &agg, &report, &rejects);
+    ks_debug_lap(ctx, "ingest", "parsing", &t_lap);
     KS_TRY(rc, ks_mpi_agree(ctx, rc), out);
     KS_TRY(rc, ks_mpi_sum_i64(ctx, report.counts, report.nyears * KS_NCOUNTS), out);
     KS_TRY(rc, ks_ingest_write_rejects(ctx, rejects_path, &rejects), out);
     ks_buf_free(&rejects);
     KS_TRY(rc, check_threshold(ctx, job, &report, rejects_path), out);
     KS_TRY(rc, ks_ingest_number_partners(ctx, &agg, &partners), out);
+    ks_debug_lap(ctx, "ingest", "the rejects and the partners", &t_lap);
     KS_TRY(rc, ks_ingest_exchange(ctx, &agg), out);
+    ks_debug_lap(ctx, "ingest", "the exchange", &t_lap);
     KS_TRY(rc, ks_ingest_write(ctx, job, &ref, &in, &agg, &partners, &report, stamp, out_path), out);
+    ks_debug_lap(ctx, "ingest", "records.h5", &t_lap);
     ks_ingest_print_report(ctx, job, &report);
     ks_info(ctx, "ingest: wrote %s and %s in %.1f s", out_path, rejects_path, ks_now() - t0);
 out:

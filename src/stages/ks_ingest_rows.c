@@ -1,6 +1,7 @@
 /* ks_ingest_rows.c - parse, check and clean customs rows, and aggregate them
  * locally (method.md section 1).  Each row is counted exactly once, under the
  * first reason that applies (ks_customs.h gives the order). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,39 @@
 #include "ks_ingest_internal.h"
 #include "ks_log.h"
 #include "ks_parse.h"
+
+/* The last value of a field and what it meant.  Customs files list a
+ * firm's rows together, so the firm's id, name, ownership and mostly its
+ * flow and trade mode repeat from one row to the next: comparing the bytes
+ * with the previous row's skips a hash and a lookup in a table far larger
+ * than the caches (one entry per firm).  Longer fields are not kept. */
+#define KS_MEMO_MAX 120
+typedef struct ks_memo {
+    size_t len;       /* SIZE_MAX: nothing kept */
+    int64_t value;
+    char bytes[KS_MEMO_MAX];
+} ks_memo;
+
+static inline int memo_hit(const ks_memo *m, const char *s, size_t len, int64_t *value)
+{
+    if (m->len != len || memcmp(m->bytes, s, len) != 0)
+        return 0;
+    *value = m->value;
+    return 1;
+}
+
+static inline void memo_keep(ks_memo *m, const char *s, size_t len, int64_t value)
+{
+    if (len > KS_MEMO_MAX) {
+        m->len = SIZE_MAX;
+        return;
+    }
+    memcpy(m->bytes, s, len);
+    m->len = len;
+    m->value = value;
+}
+
+enum { KS_TEXT_FLOW, KS_TEXT_MODE, KS_TEXT_OWN, KS_TEXT_NAME, KS_NTEXT };
 
 /* Text fields repeat a lot (a handful of flows, modes and ownership types;
  * one name per firm), so their verdicts are cached by a hash of the raw
@@ -24,6 +58,8 @@ struct ks_row_parser {
     ks_summap partner_cache;   /* hash -> local partner id, -1 none, -2 bad encoding */
     int keep_partners;         /* a density of the job filters by partner country */
     ks_sumcache pending[KS_NAGG]; /* write caches of the aggregation tables */
+    ks_memo last_text[KS_NTEXT];  /* the previous row's verdicts, by raw bytes */
+    ks_memo last_firm;            /* the previous row's firm id -> local firm */
 };
 
 /* A row that passed the checks for malformed data. */
@@ -47,6 +83,9 @@ int ks_row_parser_open(ks_ctx *ctx, ks_row_parser **out, const ks_job *job, cons
     p->job = job;
     p->ref = ref;
     p->conv_encoding = -1;
+    for (int k = 0; k < KS_NTEXT; k++)
+        p->last_text[k].len = SIZE_MAX;
+    p->last_firm.len = SIZE_MAX;
     for (int d = 0; d < job->n_densities; d++)
         p->keep_partners |= job->densities[d].partners.n > 0;
     for (int t = 0; t < KS_NAGG; t++)
@@ -107,19 +146,24 @@ static int partner_of(ks_ctx *ctx, ks_row_parser *p, ks_aggregates *agg, const c
     return ks_summap_add(ctx, &p->partner_cache, h, *partner);
 }
 
-enum { KS_TEXT_FLOW, KS_TEXT_MODE, KS_TEXT_OWN, KS_TEXT_NAME };
-
 /* The verdict on a text field, through its cache; -2 for bad encoding. */
 static int text_verdict(ks_ctx *ctx, ks_row_parser *p, int kind, const char *s, size_t len, int *verdict)
 {
     ks_summap *cache = kind == KS_TEXT_FLOW ? &p->flow_cache : kind == KS_TEXT_MODE ? &p->mode_cache
                      : kind == KS_TEXT_OWN ? &p->own_cache : &p->name_cache;
-    uint64_t h = ks_hash64(s, len) & ~(uint64_t)0 >> 1;
+    ks_memo *last = &p->last_text[kind];
+    uint64_t h;
     int64_t cached;
     const char *u;
     size_t ulen;
     int v;
+    if (memo_hit(last, s, len, &cached)) {
+        *verdict = (int)cached;
+        return KS_OK;
+    }
+    h = ks_hash64(s, len) & ~(uint64_t)0 >> 1;
     if (ks_summap_find(cache, h, &cached)) {
+        memo_keep(last, s, len, cached);
         *verdict = (int)cached;
         return KS_OK;
     }
@@ -136,7 +180,23 @@ static int text_verdict(ks_ctx *ctx, ks_row_parser *p, int kind, const char *s, 
         v = ks_customs_is_trader(u, ulen, &p->job->trader_keywords);
     }
     KS_CHECK(ks_summap_add(ctx, cache, h, v));
+    memo_keep(last, s, len, v);
     *verdict = v;
+    return KS_OK;
+}
+
+/* The local id of a firm (its id's bytes, valid UTF-8 and not empty). */
+static int firm_of(ks_ctx *ctx, ks_row_parser *p, ks_aggregates *agg, const char *s, size_t len,
+                   uint32_t *firm)
+{
+    int64_t kept;
+    int is_new;
+    if (memo_hit(&p->last_firm, s, len, &kept)) {
+        *firm = (uint32_t)kept;
+        return KS_OK;
+    }
+    KS_CHECK(ks_intern_get(ctx, &agg->firms, s, len, ks_hash64(s, len), firm, &is_new));
+    memo_keep(&p->last_firm, s, len, *firm);
     return KS_OK;
 }
 
@@ -159,8 +219,8 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
 {
     const ks_job *job = p->job;
     ks_csv_field fy, fid, fname, fflow, fhs, fval, fmode, fown, fcity;
-    int64_t year = 0, code = 0, city_code = 0;
-    int ndig = 0, city_ndig = 0, year_ok, is_new, v_flow, v_mode, v_own, v_name;
+    int64_t year = 0, code = 0, city_code = 0, kept_firm;
+    int ndig = 0, city_ndig = 0, year_ok, v_flow, v_mode, v_own, v_name;
     ks_parse_status year_st;
     *reason = KS_ROW_KEPT;
     row->year_idx = 0;
@@ -192,7 +252,8 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
         KS_CHECK(partner_of(ctx, p, agg, fpartner.ptr, fpartner.len, &row->partner));
     }
     if (v_flow == -2 || v_mode == -2 || v_own == -2 || v_name == -2 || row->partner == -2 ||
-        !ks_text_is_utf8(fid.ptr, fid.len) /* ids are ASCII in practice */) {
+        (!memo_hit(&p->last_firm, fid.ptr, fid.len, &kept_firm) &&
+         !ks_text_is_utf8(fid.ptr, fid.len)) /* ids are ASCII in practice */) {
         *reason = KS_BAD_ENCODING;
         return KS_OK;
     }
@@ -229,8 +290,7 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
         *reason = KS_BAD_CITY_CODE;
         return KS_OK;
     }
-    KS_CHECK(ks_intern_get(ctx, &agg->firms, fid.ptr, fid.len, ks_hash64(fid.ptr, fid.len),
-                           &row->firm, &is_new));
+    KS_CHECK(firm_of(ctx, p, agg, fid.ptr, fid.len, &row->firm));
     row->flow = v_flow;
     row->hs6 = (int32_t)(ndig == 8 ? code / 100 : code);
     row->ownership = v_own;
@@ -332,6 +392,8 @@ int ks_row_parser_run(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *file,
             ks_summap_free(caches[c]);
             KS_CHECK(ks_summap_init(ctx, caches[c], cap / 2));
         }
+        for (int k = 0; k < KS_NTEXT; k++)
+            p->last_text[k].len = SIZE_MAX;
         ks_text_conv_close(p->conv);
         p->conv = NULL;
         KS_CHECK(ks_text_conv_open(ctx, &p->conv, file->encoding));

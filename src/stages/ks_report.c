@@ -468,14 +468,6 @@ void ks_report_result_free(ks_report_result *r)
     memset(r, 0, sizeof *r);
 }
 
-/* A debug message (-v) with the seconds since *t, which it resets. */
-static void lap(const ks_ctx *ctx, const char *what, double *t)
-{
-    double now = ks_now();
-    ks_debug(ctx, "report: %s in %.3f s", what, now - *t);
-    *t = now;
-}
-
 int ks_report_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
 {
     ks_report_panel p, sub;
@@ -495,10 +487,10 @@ int ks_report_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
     t_lap = ks_now();
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, check_years(ctx, job, &p, &first, &last, &count));
-    lap(ctx, "the panel's years", &t_lap);
+    ks_debug_lap(ctx, "report", "the panel's years", &t_lap);
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, panel_of_years(ctx, &p, res.years, &sub));
-    lap(ctx, "the rows of the report years", &t_lap);
+    ks_debug_lap(ctx, "report", "the rows of the report years", &t_lap);
     /* cells: of every row of the report years (Fig. 1-4), of a chunk of
      * the panel's rows at a time (Fig. 5) */
     if (rc == KS_OK)
@@ -506,16 +498,16 @@ int ks_report_run(ks_ctx *ctx, const ks_job *job, const ks_stamp *stamp)
                                                                KS_REPORT_CELL_CHUNK), sizeof *cell, "cells"));
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, fig5(ctx, &p, &res, first, last, count, cell));
-    lap(ctx, "Fig. 5", &t_lap);
+    ks_debug_lap(ctx, "report", "Fig. 5", &t_lap);
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, fig1_and_2(ctx, &sub, &res, cell));
-    lap(ctx, "Fig. 1 and 2", &t_lap);
+    ks_debug_lap(ctx, "report", "Fig. 1 and 2", &t_lap);
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, fig3(ctx, &sub, &res, cell));
-    lap(ctx, "Fig. 3", &t_lap);
+    ks_debug_lap(ctx, "report", "Fig. 3", &t_lap);
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, fig4(ctx, &sub, &res, cell));
-    lap(ctx, "Fig. 4", &t_lap);
+    ks_debug_lap(ctx, "report", "Fig. 4", &t_lap);
     free(cell);
     panel_free(&sub);
     free(count);
