@@ -1,10 +1,14 @@
 /* ks_ingest_exchange.c - send each firm's local aggregates to the rank that
  * owns the firm, so that all of a firm's rows, every year, end on one rank.
  *
- * Message to one rank: u32 firm count; per firm u64 hash, u32 length, id
- * bytes; then per table u64 entry count and entries (u32 firm index in this
- * message, u32 low half of the key, i64 sum).  Sums are integers, so the
- * merge is exact in any order. */
+ * Message to another rank: u32 firm count; per firm u64 hash, u32 length, id
+ * bytes; zeros to a multiple of 8 bytes; then per table u64 entry count and
+ * entries (u32 firm index in this message, u32 low half of the key, i64
+ * sum).  The receiver rewrites each entry in place into a table entry (u64
+ * key with its own firm id, i64 sum), so nothing is copied or rehashed: the
+ * firms it owns keep their entries where parsing left them, and records.h5
+ * is written from the tables and the received segments together (sums are
+ * integers: adding them in any order is exact). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +17,13 @@
 #include "ks_mpi.h"
 
 typedef struct ks_outbox {
-    int64_t *bytes;      /* per destination */
+    int64_t *bytes;      /* per destination (0 for this rank) */
     int64_t *nfirms;     /* per destination */
     uint32_t *dest_of;   /* per local firm */
     uint32_t *index_of;  /* per local firm: position in its destination's list */
 } ks_outbox;
+
+#define KS_ALIGN8(n) (((n) + 7) & ~(int64_t)7)
 
 static void put(char **at, const void *src, size_t n)
 {
@@ -39,20 +45,28 @@ static int plan_outbox(ks_ctx *ctx, const ks_aggregates *agg, ks_outbox *ob)
     KS_CHECK(ks_calloc(ctx, &ob->dest_of, nf + 1, sizeof *ob->dest_of, "exchange plan"));
     KS_CHECK(ks_calloc(ctx, &ob->index_of, nf + 1, sizeof *ob->index_of, "exchange plan"));
     for (int d = 0; d < ctx->nranks; d++)
-        ob->bytes[d] = 4 + 8 * KS_NAGG;
+        ob->bytes[d] = d == ctx->rank ? 0 : 4;
     for (size_t f = 0; f < nf; f++) {
         size_t len;
         int d = ks_owner_of_hash(agg->firms.hashes[f], ctx->nranks);
-        (void)ks_intern_str(&agg->firms, (uint32_t)f, &len);
         ob->dest_of[f] = (uint32_t)d;
+        if (d == ctx->rank)
+            continue;
+        (void)ks_intern_str(&agg->firms, (uint32_t)f, &len);
         ob->index_of[f] = (uint32_t)ob->nfirms[d]++;
         ob->bytes[d] += 12 + (int64_t)len;
     }
+    for (int d = 0; d < ctx->nranks; d++)
+        if (d != ctx->rank)
+            ob->bytes[d] = KS_ALIGN8(ob->bytes[d]) + 8 * KS_NAGG;
     for (int t = 0; t < KS_NAGG; t++) {
         const ks_summap *m = &agg->table[t];
         for (size_t i = 0; i < m->cap; i++)
-            if (m->e[i].key != KS_SUMMAP_EMPTY)
-                ob->bytes[ob->dest_of[KS_KEY_FIRM(m->e[i].key)]] += 16;
+            if (m->e[i].key != KS_SUMMAP_EMPTY) {
+                uint32_t d = ob->dest_of[KS_KEY_FIRM(m->e[i].key)];
+                if (d != (uint32_t)ctx->rank)
+                    ob->bytes[d] += 16;
+            }
     }
     for (int d = 0; d < ctx->nranks; d++)
         if (ob->bytes[d] > INT_MAX)
@@ -63,9 +77,9 @@ static int plan_outbox(ks_ctx *ctx, const ks_aggregates *agg, ks_outbox *ob)
 }
 
 /* Fill the send buffer: destination d's message starts at displ[d]. */
-static int pack(ks_ctx *ctx, const ks_aggregates *agg, const ks_outbox *ob, const int *displ,
-                char *buf, int nranks)
+static int pack(ks_ctx *ctx, const ks_aggregates *agg, const ks_outbox *ob, const int *displ, char *buf)
 {
+    int nranks = ctx->nranks, me = ctx->rank;
     char **at = NULL, **count_at = NULL;
     uint64_t *counts = NULL;
     if (ks_calloc(ctx, &at, (size_t)nranks, sizeof *at, "exchange cursors") != KS_OK ||
@@ -78,39 +92,49 @@ static int pack(ks_ctx *ctx, const ks_aggregates *agg, const ks_outbox *ob, cons
     for (int d = 0; d < nranks; d++) {
         uint32_t n = (uint32_t)ob->nfirms[d];
         at[d] = buf + displ[d];
-        put(&at[d], &n, 4);
+        if (d != me)
+            put(&at[d], &n, 4);
     }
     for (size_t f = 0; f < agg->firms.n; f++) {
         size_t len;
         const char *id = ks_intern_str(&agg->firms, (uint32_t)f, &len);
         uint32_t len32 = (uint32_t)len;
         char **a = &at[ob->dest_of[f]];
+        if (ob->dest_of[f] == (uint32_t)me)
+            continue;
         put(a, &agg->firms.hashes[f], 8);
         put(a, &len32, 4);
         put(a, id, len);
     }
+    for (int d = 0; d < nranks; d++)
+        at[d] = buf + displ[d] + KS_ALIGN8(at[d] - (buf + displ[d])); /* calloc'd: zeros */
     for (int t = 0; t < KS_NAGG; t++) {
         const ks_summap *m = &agg->table[t];
         memset(counts, 0, (size_t)nranks * sizeof *counts);
         for (int d = 0; d < nranks; d++) {
             count_at[d] = at[d];
-            at[d] += 8;
+            if (d != me)
+                at[d] += 8;
         }
         for (size_t i = 0; i < m->cap; i++) {
             uint64_t k = m->e[i].key;
-            uint32_t f, idx, low;
+            uint32_t f, d, idx, low;
             if (k == KS_SUMMAP_EMPTY)
                 continue;
             f = KS_KEY_FIRM(k);
+            d = ob->dest_of[f];
+            if (d == (uint32_t)me)
+                continue;
             idx = ob->index_of[f];
             low = (uint32_t)(k & 0xffffffffu);
-            put(&at[ob->dest_of[f]], &idx, 4);
-            put(&at[ob->dest_of[f]], &low, 4);
-            put(&at[ob->dest_of[f]], &m->e[i].sum, 8);
-            counts[ob->dest_of[f]]++;
+            put(&at[d], &idx, 4);
+            put(&at[d], &low, 4);
+            put(&at[d], &m->e[i].sum, 8);
+            counts[d]++;
         }
         for (int d = 0; d < nranks; d++)
-            memcpy(count_at[d], &counts[d], 8);
+            if (d != me)
+                memcpy(count_at[d], &counts[d], 8);
     }
     free(at);
     free(count_at);
@@ -118,8 +142,10 @@ static int pack(ks_ctx *ctx, const ks_aggregates *agg, const ks_outbox *ob, cons
     return KS_OK;
 }
 
-/* Merge one received message into the fresh aggregates. */
-static int unpack(ks_ctx *ctx, const char *msg, ks_aggregates *agg, uint32_t **ids, size_t *ids_cap)
+/* Take in one received message (8-aligned): intern its firms and turn its
+ * entries, in place, into table entries of this rank's firm ids. */
+static int unpack(ks_ctx *ctx, char *msg, ks_aggregates *agg, ks_segment *seg, uint32_t **ids,
+                  size_t *ids_cap)
 {
     const char *at = msg;
     uint32_t n;
@@ -134,20 +160,23 @@ static int unpack(ks_ctx *ctx, const char *msg, ks_aggregates *agg, uint32_t **i
         KS_CHECK(ks_intern_get(ctx, &agg->firms, at, len, h, &(*ids)[i], &is_new));
         at += len;
     }
+    at = msg + KS_ALIGN8(at - msg);
     for (int t = 0; t < KS_NAGG; t++) {
         uint64_t count;
-        ks_sumcache cache; /* queued, prefetched writes: ks_map.h */
-        ks_sumcache_init(&cache);
+        char *e;
         get(&at, &count, 8);
-        for (uint64_t e = 0; e < count; e++) {
+        e = (char *)(uintptr_t)at;
+        for (uint64_t i = 0; i < count; i++, e += 16) {
             uint32_t idx, low;
-            int64_t sum;
-            get(&at, &idx, 4);
-            get(&at, &low, 4);
-            get(&at, &sum, 8);
-            KS_CHECK(ks_sumcache_add(ctx, &agg->table[t], &cache, ((uint64_t)(*ids)[idx] << 32) | low, sum));
+            uint64_t key;
+            memcpy(&idx, e, 4);
+            memcpy(&low, e + 4, 4);
+            key = ((uint64_t)(*ids)[idx] << 32) | low;
+            memcpy(e, &key, 8);
         }
-        KS_CHECK(ks_sumcache_flush(ctx, &agg->table[t], &cache));
+        seg[t].e = (const ks_summap_entry *)(const void *)at;
+        seg[t].n = (size_t)count;
+        at += 16 * count;
     }
     return KS_OK;
 }
@@ -172,8 +201,8 @@ static int alltoallv_bytes(ks_ctx *ctx, const ks_outbox *ob, const ks_aggregates
         KS_TRY(rc, ks_fail(ctx, KS_ENOMEM, "ingest would send %.1f GiB from rank %d, more than "
                            "one MPI exchange holds: run with more ranks",
                            (double)stotal / 1073741824.0, ctx->rank), out);
-    KS_TRY(rc, ks_calloc(ctx, &sbuf, (size_t)stotal, 1, "exchange send buffer"), out);
-    KS_TRY(rc, pack(ctx, agg, ob, sdispl, sbuf, nr), out);
+    KS_TRY(rc, ks_calloc(ctx, &sbuf, (size_t)stotal + 1, 1, "exchange send buffer"), out);
+    KS_TRY(rc, pack(ctx, agg, ob, sdispl, sbuf), out);
     MPI_Alltoall(scount, 1, MPI_INT, rcount, 1, MPI_INT, ctx->comm);
     for (int d = 0; d < nr; d++) {
         rdispl[d] = (int)rtotal;
@@ -184,7 +213,8 @@ static int alltoallv_bytes(ks_ctx *ctx, const ks_outbox *ob, const ks_aggregates
         KS_TRY(rc, ks_fail(ctx, KS_ENOMEM, "rank %d would receive %.1f GiB in the ingest "
                            "exchange: run with more ranks", ctx->rank,
                            (double)rtotal / 1073741824.0), out);
-    KS_TRY(rc, ks_calloc(ctx, recv, (size_t)rtotal, 1, "exchange receive buffer"), out);
+    /* messages are multiples of 8 bytes, so each starts 8-aligned here */
+    KS_TRY(rc, ks_calloc(ctx, recv, (size_t)rtotal + 1, 1, "exchange receive buffer"), out);
     MPI_Alltoallv(sbuf, scount, sdispl, MPI_BYTE, *recv, rcount, rdispl, MPI_BYTE, ctx->comm);
     *rdispl_out = rdispl;
     rdispl = NULL;
@@ -200,7 +230,6 @@ out:
 int ks_ingest_exchange(ks_ctx *ctx, ks_aggregates *agg)
 {
     ks_outbox ob = {0};
-    char *recv = NULL;
     int *rdispl = NULL, rc;
     uint32_t *ids = NULL;
     size_t ids_cap = 0;
@@ -209,23 +238,18 @@ int ks_ingest_exchange(ks_ctx *ctx, ks_aggregates *agg)
     rc = plan_outbox(ctx, agg, &ob);
     rc = ks_mpi_agree(ctx, rc);
     if (rc == KS_OK)
-        rc = ks_mpi_agree(ctx, alltoallv_bytes(ctx, &ob, agg, &recv, &rdispl));
+        rc = ks_mpi_agree(ctx, alltoallv_bytes(ctx, &ob, agg, &agg->received, &rdispl));
     free(ob.bytes);
     free(ob.nfirms);
     free(ob.dest_of);
     free(ob.index_of);
-    if (rc != KS_OK)
-        return rc;
-    {
-        /* firms are spread evenly over the ranks: about as many records
-         * come in as this rank had */
-        size_t had = agg->table[KS_AGG_FLOWS].n;
-        ks_aggregates_free(agg);
-        rc = ks_aggregates_init(ctx, agg, had);
-    }
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &agg->segments, (size_t)ctx->nranks * KS_NAGG, sizeof *agg->segments,
+                       "exchange segments");
     for (int s = 0; rc == KS_OK && s < ctx->nranks; s++)
-        rc = unpack(ctx, recv + rdispl[s], agg, &ids, &ids_cap);
-    free(recv);
+        if (rdispl[s + 1] > rdispl[s])
+            rc = unpack(ctx, agg->received + rdispl[s], agg, agg->segments + (size_t)agg->nsegments++ * KS_NAGG,
+                        &ids, &ids_cap);
     free(rdispl);
     free(ids);
     return ks_mpi_agree(ctx, rc);

@@ -70,11 +70,24 @@ enum {
 #define KS_MAX_PARTNERS 8191
 #define KS_PARTNER_PAYLOAD(product, partner) (((uint32_t)(product) << 13) | (uint32_t)(partner))
 
+/* Entries of one table that came from another rank (ks_ingest_exchange),
+ * keyed as the table with this rank's firm ids.  A key may be in the table
+ * as well, or in another rank's segment: records.h5 adds them up. */
+typedef struct ks_segment {
+    const ks_summap_entry *e;
+    size_t n;
+} ks_segment;
+
 typedef struct ks_aggregates {
-    ks_intern firms;          /* firm ids (UTF-8) -> dense local ids */
+    ks_intern firms;          /* firm ids (UTF-8) -> dense local ids; after the
+                                 exchange, the firms of other ranks are still
+                                 here but no longer this rank's (ks_firm_is_mine) */
     ks_intern partners;       /* partner names (UTF-8) -> ids: local while parsing,
                                  global (sorted names) from ks_ingest_number_partners on */
     ks_summap table[KS_NAGG];
+    char *received;           /* the exchange's receive buffer, which the segments point into */
+    ks_segment *segments;     /* [nsegments][KS_NAGG] */
+    int nsegments;
 } ks_aggregates;
 
 /* expected_flows: about how many (firm, year, product, flow) records the
@@ -131,8 +144,9 @@ void ks_row_parser_close(ks_row_parser *p);
 int ks_ingest_number_partners(ks_ctx *ctx, ks_aggregates *agg, ks_strlist *names);
 
 /* ---- exchange ---- */
-/* Ship every firm's aggregates to its owner rank (by firm-id hash) and merge:
- * on return `agg` holds exactly this rank's firms. */
+/* Ship every firm's aggregates to its owner rank (by firm-id hash): on
+ * return this rank's firms are those of agg->firms it owns, and their
+ * entries are those of agg->table plus the received segments. */
 int ks_ingest_exchange(ks_ctx *ctx, ks_aggregates *agg);
 /* Owner rank of a firm id hash: ranges of the hash space, so that sorting
  * firms by (hash, id) within each rank and concatenating ranks in order
@@ -140,6 +154,13 @@ int ks_ingest_exchange(ks_ctx *ctx, ks_aggregates *agg);
 static inline int ks_owner_of_hash(uint64_t h, int nranks)
 {
     return (int)(((unsigned __int128)h * (unsigned)nranks) >> 64);
+}
+
+/* Whether this rank owns local firm f (after the exchange: whether its
+ * entries in agg are the firm's). */
+static inline int ks_firm_is_mine(const ks_ctx *ctx, const ks_aggregates *agg, uint32_t f)
+{
+    return ctx->nranks <= 1 || ks_owner_of_hash(agg->firms.hashes[f], ctx->nranks) == ctx->rank;
 }
 
 /* ---- output ---- */

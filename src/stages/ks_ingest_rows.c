@@ -447,4 +447,7 @@ void ks_aggregates_free(ks_aggregates *agg)
     ks_intern_free(&agg->partners);
     for (int t = 0; t < KS_NAGG; t++)
         ks_summap_free(&agg->table[t]);
+    free(agg->received);
+    free(agg->segments);
+    memset(agg, 0, sizeof *agg);
 }

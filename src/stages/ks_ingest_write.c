@@ -34,16 +34,21 @@ static int cmp_firm(const void *a, const void *b, void *arg)
     return c ? c : (lx < ly ? -1 : lx > ly);
 }
 
-static int order_firms(ks_ctx *ctx, const ks_intern *firms, ks_firm_order *o)
+/* This rank's firms (ks_firm_is_mine) in (hash, id) order; the others get
+ * no position (pos_of UINT32_MAX). */
+static int order_firms(ks_ctx *ctx, const ks_aggregates *agg, ks_firm_order *o)
 {
+    const ks_intern *firms = &agg->firms;
     memset(o, 0, sizeof *o);
-    o->n = (int64_t)firms->n;
     KS_CHECK(ks_calloc(ctx, &o->by_pos, firms->n + 1, sizeof *o->by_pos, "firm order"));
     KS_CHECK(ks_calloc(ctx, &o->pos_of, firms->n + 1, sizeof *o->pos_of, "firm order"));
-    for (uint32_t i = 0; i < firms->n; i++)
-        o->by_pos[i] = i;
-    qsort_r(o->by_pos, firms->n, sizeof *o->by_pos, cmp_firm, (void *)firms);
-    for (uint32_t p = 0; p < firms->n; p++)
+    for (uint32_t i = 0; i < firms->n; i++) {
+        o->pos_of[i] = UINT32_MAX;
+        if (ks_firm_is_mine(ctx, agg, i))
+            o->by_pos[o->n++] = i;
+    }
+    qsort_r(o->by_pos, (size_t)o->n, sizeof *o->by_pos, cmp_firm, (void *)firms);
+    for (uint32_t p = 0; p < (uint32_t)o->n; p++)
         o->pos_of[o->by_pos[p]] = p;
     return ks_mpi_exscan_i64(ctx, o->n, &o->offset);
 }
@@ -70,30 +75,55 @@ static void free_sorted(ks_sorted *t)
     memset(t, 0, sizeof *t);
 }
 
-static int sort_table(ks_ctx *ctx, ks_summap *m, const ks_firm_order *o, int year_major, ks_sorted *out)
+/* The entry (key, sum) of firm f re-keyed by its position, if it is mine. */
+static inline int rekey(const ks_firm_order *o, int year_major, uint64_t k, uint64_t *out)
 {
+    uint64_t pos = o->pos_of[KS_KEY_FIRM(k)], year = (uint64_t)KS_KEY_YEAR(k), payload = KS_KEY_PAYLOAD(k);
+    if (pos == UINT32_MAX)
+        return 0; /* another rank's firm, sent to it by the exchange */
+    *out = year_major ? year << 56 | pos << 24 | payload : pos << 32 | year << 24 | payload;
+    return 1;
+}
+
+/* Table `table` of this rank's firms: its entries in agg->table (freed
+ * here) and in the received segments, re-keyed by firm position, sorted,
+ * and the sums of equal keys added. */
+static int sort_table(ks_ctx *ctx, ks_aggregates *agg, int table, const ks_firm_order *o,
+                      int year_major, ks_sorted *out)
+{
+    ks_summap *m = &agg->table[table];
     uint64_t *tmp_key = NULL;
     int64_t *tmp_sum = NULL;
-    size_t n = 0;
+    size_t n = 0, cap = m->n, kept = 0;
     memset(out, 0, sizeof *out);
-    KS_CHECK(ks_calloc(ctx, &out->key, m->n + 1, sizeof *out->key, "sorted aggregates"));
-    KS_CHECK(ks_calloc(ctx, &out->sum, m->n + 1, sizeof *out->sum, "sorted aggregates"));
-    KS_CHECK(ks_calloc(ctx, &tmp_key, m->n + 1, sizeof *tmp_key, "sort scratch"));
-    if (ks_calloc(ctx, &tmp_sum, m->n + 1, sizeof *tmp_sum, "sort scratch") != KS_OK) {
+    for (int s = 0; s < agg->nsegments; s++)
+        cap += agg->segments[(size_t)s * KS_NAGG + (size_t)table].n;
+    KS_CHECK(ks_calloc(ctx, &out->key, cap + 1, sizeof *out->key, "sorted aggregates"));
+    KS_CHECK(ks_calloc(ctx, &out->sum, cap + 1, sizeof *out->sum, "sorted aggregates"));
+    KS_CHECK(ks_calloc(ctx, &tmp_key, cap + 1, sizeof *tmp_key, "sort scratch"));
+    if (ks_calloc(ctx, &tmp_sum, cap + 1, sizeof *tmp_sum, "sort scratch") != KS_OK) {
         free(tmp_key);
         return ctx->code;
     }
-    for (size_t i = 0; i < m->cap; i++) {
-        uint64_t k = m->e[i].key, pos, year = (uint64_t)KS_KEY_YEAR(k), payload;
-        if (k == KS_SUMMAP_EMPTY)
-            continue;
-        pos = o->pos_of[KS_KEY_FIRM(k)];
-        payload = KS_KEY_PAYLOAD(k);
-        out->key[n] = year_major ? year << 56 | pos << 24 | payload : pos << 32 | year << 24 | payload;
-        out->sum[n++] = m->e[i].sum;
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->e[i].key != KS_SUMMAP_EMPTY && rekey(o, year_major, m->e[i].key, &out->key[n]))
+            out->sum[n++] = m->e[i].sum;
+    for (int s = 0; s < agg->nsegments; s++) {
+        const ks_segment *seg = &agg->segments[(size_t)s * KS_NAGG + (size_t)table];
+        for (size_t i = 0; i < seg->n; i++)
+            if (rekey(o, year_major, seg->e[i].key, &out->key[n]))
+                out->sum[n++] = seg->e[i].sum;
     }
-    out->n = n;
     ks_radix_sort_pairs(out->key, out->sum, n, tmp_key, tmp_sum);
+    for (size_t i = 0; i < n; i++) { /* a firm's key parsed on two ranks */
+        if (kept > 0 && out->key[kept - 1] == out->key[i]) {
+            out->sum[kept - 1] += out->sum[i];
+        } else {
+            out->key[kept] = out->key[i];
+            out->sum[kept++] = out->sum[i];
+        }
+    }
+    out->n = kept;
     free(tmp_key);
     free(tmp_sum);
     ks_summap_free(m);
@@ -176,7 +206,7 @@ static int build_firm_years(ks_ctx *ctx, const ks_job *job, const ks_refdata *re
     int rc = KS_OK;
     memset(t, 0, sizeof t);
     for (int i = 0; i < N && rc == KS_OK; i++)
-        rc = sort_table(ctx, &agg->table[table_of[i]], o, 0, &t[i]);
+        rc = sort_table(ctx, agg, table_of[i], o, 0, &t[i]);
     if (rc == KS_OK)
         rc = alloc_firm_years(ctx, fy, (int64_t)t[T].n);
     for (size_t r = 0; rc == KS_OK && r < t[T].n; r++) {
@@ -247,10 +277,11 @@ typedef struct ks_flows {
     int64_t *year_start; /* [nyears + 2] */
 } ks_flows;
 
-static int build_flows(ks_ctx *ctx, ks_summap *table, const ks_firm_order *o, int nyears, ks_flows *fl)
+static int build_flows(ks_ctx *ctx, ks_aggregates *agg, int table, const ks_firm_order *o, int nyears,
+                       ks_flows *fl)
 {
     memset(fl, 0, sizeof *fl);
-    KS_CHECK(sort_table(ctx, table, o, 1, &fl->sorted));
+    KS_CHECK(sort_table(ctx, agg, table, o, 1, &fl->sorted));
     KS_CHECK(ks_calloc(ctx, &fl->year_start, (size_t)nyears + 3, sizeof *fl->year_start, "flows"));
     for (size_t i = 0; i < fl->sorted.n; i++)
         fl->year_start[(fl->sorted.key[i] >> 56) + 1]++;
@@ -590,11 +621,11 @@ int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const
     ks_flows flows = {0}, partner_flows = {0};
     ks_h5_file out = {.id = H5I_INVALID_HID};
     int nyears = report->nyears - 1, rc;
-    rc = order_firms(ctx, &agg->firms, &order);
+    rc = order_firms(ctx, agg, &order);
     if (rc == KS_OK)
-        rc = build_flows(ctx, &agg->table[KS_AGG_FLOWS], &order, nyears, &flows);
+        rc = build_flows(ctx, agg, KS_AGG_FLOWS, &order, nyears, &flows);
     if (rc == KS_OK)
-        rc = build_flows(ctx, &agg->table[KS_AGG_PARTNER], &order, nyears, &partner_flows);
+        rc = build_flows(ctx, agg, KS_AGG_PARTNER, &order, nyears, &partner_flows);
     if (rc == KS_OK)
         rc = build_firm_years(ctx, job, ref, agg, &order, &fy, report);
     KS_TRY(rc, ks_mpi_agree(ctx, rc), done);
