@@ -42,11 +42,12 @@ struct ks_csv_reader {
 /* Vector byte counting                                                     */
 
 /* Ingest counts the quotes and the newlines of every byte of its share
- * before parsing (to find where records start and the line numbers), two
- * passes over tens of GB.  32-byte lanes compared with the byte and
- * subtracted (-1 per match) count up to 255 per lane before they are summed.
- * GCC's vector extensions lower this to AVX-512, AVX2 or SSE2, chosen at load
- * time (target_clones); integer arithmetic, so every clone counts the same. */
+ * before parsing (to find where records start and the line numbers): one
+ * pass over tens of GB counting both.  32-byte lanes compared with each
+ * byte and subtracted (-1 per match) count up to 255 per lane before they
+ * are summed.  GCC's vector extensions lower this to AVX-512, AVX2 or SSE2,
+ * chosen at load time (target_clones); integer arithmetic, so every clone
+ * counts the same. */
 typedef unsigned char ks_u8x32 __attribute__((vector_size(32)));
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -56,41 +57,57 @@ typedef unsigned char ks_u8x32 __attribute__((vector_size(32)));
 #endif
 
 KS_COUNT_LOOP
-static uint64_t ks_count_byte(const char *buf, size_t len, unsigned char c)
+static void ks_count_bytes(const char *buf, size_t len, unsigned char c1, unsigned char c2,
+                           uint64_t *n1, uint64_t *n2)
 {
     const unsigned char *p = (const unsigned char *)buf;
-    const ks_u8x32 pattern = (ks_u8x32){0} + c;
-    const size_t step = 4 * sizeof(ks_u8x32);
-    uint64_t total = 0;
+    const ks_u8x32 pattern1 = (ks_u8x32){0} + c1, pattern2 = (ks_u8x32){0} + c2;
+    const size_t step = 2 * sizeof(ks_u8x32);
+    uint64_t total1 = 0, total2 = 0;
     size_t i = 0;
     while (len - i >= step) {
         size_t blocks = (len - i) / step;
-        ks_u8x32 acc[4] = {{0}, {0}, {0}, {0}};
+        ks_u8x32 acc1[2] = {{0}, {0}}, acc2[2] = {{0}, {0}};
         if (blocks > 255) /* a lane holds 255 matches at most */
             blocks = 255;
         for (size_t b = 0; b < blocks; b++, i += step)
-            for (int k = 0; k < 4; k++) {
+            for (int k = 0; k < 2; k++) {
                 ks_u8x32 v;
                 memcpy(&v, p + i + k * sizeof v, sizeof v); /* unaligned-safe load */
-                acc[k] -= (ks_u8x32)(v == pattern);
+                acc1[k] -= (ks_u8x32)(v == pattern1);
+                acc2[k] -= (ks_u8x32)(v == pattern2);
             }
-        for (int k = 0; k < 4; k++)
-            for (size_t lane = 0; lane < sizeof(ks_u8x32); lane++)
-                total += acc[k][lane];
+        for (int k = 0; k < 2; k++)
+            for (size_t lane = 0; lane < sizeof(ks_u8x32); lane++) {
+                total1 += acc1[k][lane];
+                total2 += acc2[k][lane];
+            }
     }
-    for (; i < len; i++)
-        total += p[i] == c;
-    return total;
+    for (; i < len; i++) {
+        total1 += p[i] == c1;
+        total2 += p[i] == c2;
+    }
+    *n1 = total1;
+    *n2 = total2;
 }
 
 uint64_t ks_csv_count_quotes(const char *buf, size_t len)
 {
-    return ks_count_byte(buf, len, '"');
+    uint64_t quotes, unused;
+    ks_count_bytes(buf, len, '"', '"', &quotes, &unused);
+    return quotes;
 }
 
 uint64_t ks_csv_count_newlines(const char *buf, size_t len)
 {
-    return ks_count_byte(buf, len, '\n');
+    uint64_t newlines, unused;
+    ks_count_bytes(buf, len, '\n', '\n', &newlines, &unused);
+    return newlines;
+}
+
+void ks_csv_count_quotes_newlines(const char *buf, size_t len, uint64_t *quotes, uint64_t *newlines)
+{
+    ks_count_bytes(buf, len, '"', '\n', quotes, newlines);
 }
 
 /* ---------------------------------------------------------------------- */

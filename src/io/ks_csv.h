@@ -9,9 +9,10 @@
  * Splitting a file among ranks: a byte offset is inside a quoted field iff an
  * odd number of quote characters precede it (doubled quotes count twice, and
  * quotes appear only around or inside quoted fields).  Each rank counts the
- * quotes of its raw range (ks_csv_count_quotes), an exclusive prefix sum gives
- * the parity at its start, and ks_csv_next_record_start finds the first
- * record that starts at or after its raw start.  Pure functions, no MPI here.
+ * quotes (and newlines, for line numbers) of its raw range
+ * (ks_csv_count_quotes_newlines), an exclusive prefix sum gives the parity
+ * at its start, and ks_csv_next_record_start finds the first record that
+ * starts at or after its raw start.  Pure functions, no MPI here.
  *
  * GBK input can be parsed as bytes: GBK trail bytes are 0x40-0xFE, which
  * never collide with '"', ',', TAB, CR or LF.
@@ -62,6 +63,9 @@ uint64_t ks_csv_count_quotes(const char *buf, size_t len);
 
 /* Number of '\n' bytes in buf[0..len). */
 uint64_t ks_csv_count_newlines(const char *buf, size_t len);
+
+/* Both at once, in one pass over the bytes. */
+void ks_csv_count_quotes_newlines(const char *buf, size_t len, uint64_t *quotes, uint64_t *newlines);
 
 /* Offset (from buf) of the first record start at or after buf[0], given
  * whether buf[0] lies inside a quoted field.  A record starts at offset 0

@@ -261,7 +261,7 @@ int ks_ingest_cut_pieces(ks_ctx *ctx, const ks_inputs *in, ks_piece **pieces, in
     int n = in->n, nr = ctx->nranks, rc = KS_OK;
     uint64_t total = 0, before = 0, lo, hi;
     uint64_t *a = NULL, *b = NULL, *starts = NULL;
-    int64_t *quotes = NULL, *parity = NULL, *lines = NULL, *line0 = NULL;
+    int64_t *counts = NULL, *counts_before = NULL, *head = NULL;
     *pieces = NULL;
     *npieces = 0;
     for (int i = 0; i < n; i++)
@@ -270,12 +270,13 @@ int ks_ingest_cut_pieces(ks_ctx *ctx, const ks_inputs *in, ks_piece **pieces, in
     hi = (uint64_t)((unsigned __int128)total * (unsigned)(ctx->rank + 1) / (unsigned)nr);
     KS_TRY(rc, ks_calloc(ctx, &a, (size_t)n + 1, sizeof *a, "pieces"), out);
     KS_TRY(rc, ks_calloc(ctx, &b, (size_t)n + 1, sizeof *b, "pieces"), out);
-    KS_TRY(rc, ks_calloc(ctx, &quotes, (size_t)n + 1, sizeof *quotes, "pieces"), out);
-    KS_TRY(rc, ks_calloc(ctx, &parity, (size_t)n + 1, sizeof *parity, "pieces"), out);
-    KS_TRY(rc, ks_calloc(ctx, &lines, (size_t)n + 1, sizeof *lines, "pieces"), out);
-    KS_TRY(rc, ks_calloc(ctx, &line0, (size_t)n + 1, sizeof *line0, "pieces"), out);
+    /* [quotes of file 0..n), then [newlines of file 0..n) */
+    KS_TRY(rc, ks_calloc(ctx, &counts, 2 * (size_t)n + 1, sizeof *counts, "pieces"), out);
+    KS_TRY(rc, ks_calloc(ctx, &counts_before, 2 * (size_t)n + 1, sizeof *counts_before, "pieces"), out);
+    KS_TRY(rc, ks_calloc(ctx, &head, (size_t)n + 1, sizeof *head, "pieces"), out);
     KS_TRY(rc, ks_calloc(ctx, &starts, (size_t)n * (size_t)nr + 1, sizeof *starts, "pieces"), out);
-    /* 1. quotes in my raw share of each file -> parity where my share starts */
+    /* 1. quotes and newlines in my raw share of each file, in one pass ->
+     *    the quote parity and the line number where my share starts */
     for (int i = 0; i < n && rc == KS_OK; i++) {
         const char *map = NULL;
         raw_share(in, i, before, lo, hi, &a[i], &b[i]);
@@ -284,17 +285,21 @@ int ks_ingest_cut_pieces(ks_ctx *ctx, const ks_inputs *in, ks_piece **pieces, in
             continue;
         rc = ks_ingest_map_file(ctx, &in->files[i], &map);
         if (rc == KS_OK) {
-            quotes[i] = (int64_t)ks_csv_count_quotes(map + a[i], b[i] - a[i]);
+            uint64_t quotes, newlines;
+            ks_csv_count_quotes_newlines(map + a[i], b[i] - a[i], &quotes, &newlines);
+            counts[i] = (int64_t)quotes;
+            counts[n + i] = (int64_t)newlines;
             munmap((void *)map, in->files[i].size);
         }
     }
     KS_TRY(rc, ks_mpi_agree(ctx, rc), out);
     if (ctx->comm != MPI_COMM_NULL && nr > 1) {
-        MPI_Exscan(quotes, parity, n, MPI_INT64_T, MPI_SUM, ctx->comm);
+        MPI_Exscan(counts, counts_before, 2 * n, MPI_INT64_T, MPI_SUM, ctx->comm);
         if (ctx->rank == 0)
-            memset(parity, 0, (size_t)n * sizeof *parity);
+            memset(counts_before, 0, 2 * (size_t)n * sizeof *counts_before);
     }
-    /* 2. the first record that starts in my share (UINT64_MAX: no share) */
+    /* 2. the first record that starts in my share (UINT64_MAX: no share),
+     *    and the newlines between my share's start and it */
     for (int i = 0; i < n; i++) {
         const char *map = NULL;
         uint64_t s = UINT64_MAX;
@@ -303,7 +308,8 @@ int ks_ingest_cut_pieces(ks_ctx *ctx, const ks_inputs *in, ks_piece **pieces, in
                 s = a[i];
             else if ((rc = ks_ingest_map_file(ctx, &in->files[i], &map)) == KS_OK) {
                 s = a[i] + ks_csv_next_record_start(map + a[i], in->files[i].size - a[i],
-                                                    (int)(parity[i] & 1), 0);
+                                                    (int)(counts_before[i] & 1), 0);
+                head[i] = (int64_t)ks_csv_count_newlines(map + a[i], s - a[i]);
                 munmap((void *)map, in->files[i].size);
             }
         }
@@ -312,11 +318,11 @@ int ks_ingest_cut_pieces(ks_ctx *ctx, const ks_inputs *in, ks_piece **pieces, in
     KS_TRY(rc, ks_mpi_agree(ctx, rc), out);
     if (ctx->comm != MPI_COMM_NULL && nr > 1)
         MPI_Allgather(MPI_IN_PLACE, n, MPI_UINT64_T, starts, n, MPI_UINT64_T, ctx->comm);
-    /* 3. my piece of file i ends where the next rank's piece starts */
+    /* 3. my piece of file i ends where the next rank's piece starts; its
+     *    first line is the file's header lines + the newlines before it */
     KS_TRY(rc, ks_calloc(ctx, pieces, (size_t)n + 1, sizeof **pieces, "pieces"), out);
-    for (int i = 0; i < n && rc == KS_OK; i++) {
+    for (int i = 0; i < n; i++) {
         uint64_t s = starts[(size_t)ctx->rank * (size_t)n + (size_t)i], e = in->files[i].size;
-        const char *map = NULL;
         if (s == UINT64_MAX)
             continue;
         for (int r = ctx->rank + 1; r < nr; r++)
@@ -324,33 +330,18 @@ int ks_ingest_cut_pieces(ks_ctx *ctx, const ks_inputs *in, ks_piece **pieces, in
                 e = starts[(size_t)r * (size_t)n + (size_t)i];
                 break;
             }
-        if (e > s && (rc = ks_ingest_map_file(ctx, &in->files[i], &map)) == KS_OK) {
-            lines[i] = (int64_t)ks_csv_count_newlines(map + s, e - s);
-            munmap((void *)map, in->files[i].size);
-        }
         (*pieces)[*npieces].file = i;
         (*pieces)[*npieces].begin = s;
         (*pieces)[*npieces].end = e > s ? e : s;
+        (*pieces)[*npieces].first_line = in->files[i].header_lines + 1 + counts_before[n + i] + head[i];
         (*npieces)++;
-    }
-    KS_TRY(rc, ks_mpi_agree(ctx, rc), out);
-    /* 4. physical line numbers: newlines of the pieces before mine */
-    if (ctx->comm != MPI_COMM_NULL && nr > 1) {
-        MPI_Exscan(lines, line0, n, MPI_INT64_T, MPI_SUM, ctx->comm);
-        if (ctx->rank == 0)
-            memset(line0, 0, (size_t)n * sizeof *line0);
-    }
-    for (int k = 0; k < *npieces; k++) {
-        int i = (*pieces)[k].file;
-        (*pieces)[k].first_line = in->files[i].header_lines + 1 + line0[i];
     }
 out:
     free(a);
     free(b);
-    free(quotes);
-    free(parity);
-    free(lines);
-    free(line0);
+    free(counts);
+    free(counts_before);
+    free(head);
     free(starts);
     return rc;
 }

@@ -249,6 +249,22 @@ static void test_counts(void)
         }
     CU_ASSERT(ks_csv_count_quotes(buf, sizeof buf) == naive_count(buf, sizeof buf, '"'));
     CU_ASSERT(ks_csv_count_newlines("a\nb\n\n", 5) == 3);
+    /* both at once, past 255 blocks of 64 bytes (a lane's limit) */
+    {
+        static char big[70000];
+        uint64_t q = 0, nl = 0;
+        for (size_t i = 0; i < sizeof big; i++)
+            big[i] = buf[i % sizeof buf];
+        big[sizeof big - 1] = '\n';
+        for (size_t off = 0; off < 3; off++) {
+            ks_csv_count_quotes_newlines(big + off, sizeof big - off, &q, &nl);
+            CU_ASSERT(q == naive_count(big + off, sizeof big - off, '"'));
+            CU_ASSERT(nl == naive_count(big + off, sizeof big - off, '\n'));
+        }
+        memset(big, '\n', sizeof big); /* every lane saturates */
+        ks_csv_count_quotes_newlines(big, sizeof big, &q, &nl);
+        CU_ASSERT(q == 0 && nl == sizeof big);
+    }
     CU_ASSERT(ks_csv_count_quotes("\"\"\"", 3) == 3);
 }
 
