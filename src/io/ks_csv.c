@@ -1,8 +1,8 @@
 /* ks_csv.c - RFC 4180 reader over a byte range in memory.
  *
  * The hot path of ingest runs through ks_csv_next on tens of GB, so the
- * record loop is written for speed: unquoted fields (the common case) are
- * found with a 256-entry class table that flags only the delimiter and LF
+ * record loop is written for speed: the end of an unquoted field (the common
+ * case) is found sixteen bytes at a time, comparing with the delimiter and LF
  * (a quote inside an unquoted field is literal, so it needs no check), and
  * quoted fields are scanned with memchr.  Nothing is copied unless a quoted
  * field holds doubled quotes or is malformed; those are unescaped into a
@@ -12,6 +12,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "ks_mem.h"
 
@@ -373,21 +376,23 @@ static int ks_csv_quoted_field(ks_ctx *ctx, ks_csv_reader *r, size_t n, const un
 }
 
 /* Scan an unquoted field from p: return the first delimiter or LF, or end.
- * Unrolled by four since this loop is where ingest spends its time. */
-static inline const unsigned char *ks_csv_scan_plain(const unsigned char *cls, const unsigned char *p,
-                                                     const unsigned char *end)
+ * Sixteen bytes at a time where SSE2 is (every x86-64): customs fields are
+ * a few to a few dozen bytes, so one or two compares find the end of most. */
+static inline const unsigned char *ks_csv_scan_plain(const unsigned char *cls, unsigned char delim,
+                                                     const unsigned char *p, const unsigned char *end)
 {
-    while (end - p >= 4) {
-        if (cls[p[0]])
-            return p;
-        if (cls[p[1]])
-            return p + 1;
-        if (cls[p[2]])
-            return p + 2;
-        if (cls[p[3]])
-            return p + 3;
-        p += 4;
+#ifdef __SSE2__
+    const __m128i d = _mm_set1_epi8((char)delim), lf = _mm_set1_epi8('\n');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned hits = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, d), _mm_cmpeq_epi8(v, lf)));
+        if (hits)
+            return p + __builtin_ctz(hits);
+        p += 16;
     }
+#else
+    (void)delim;
+#endif
     while (p < end && !cls[*p])
         p++;
     return p;
@@ -432,7 +437,7 @@ int ks_csv_next(ks_ctx *ctx, ks_csv_reader *r, ks_csv_record *rec, int *has_reco
         {
             const unsigned char *s = p;
             ks_csv_field *f = &r->fields[n++];
-            p = ks_csv_scan_plain(cls, p, end);
+            p = ks_csv_scan_plain(cls, delim, p, end);
             f->ptr = (const char *)s;
             f->len = (size_t)(p - s);
             f->quoted = 0;

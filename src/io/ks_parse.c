@@ -14,6 +14,23 @@ static inline int ks_is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
+/* The value of p[0..n), n <= 18 (so it cannot overflow): 1 when every byte
+ * is a digit, 0 otherwise.  The common case of every parser below: plain
+ * digits, checked and summed in one branch-light loop. */
+#define KS_SHORT_DIGITS 18
+static inline int ks_short_digits(const char *p, size_t n, int64_t *value)
+{
+    uint64_t v = 0;
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)p[i] - '0';
+        bad |= d > 9;
+        v = v * 10 + d;
+    }
+    *value = (int64_t)v;
+    return !bad;
+}
+
 /* Append digit d to *acc; 0 on overflow. */
 static inline int ks_push_digit(int64_t *acc, int d)
 {
@@ -41,6 +58,11 @@ ks_parse_status ks_parse_int64(const char *ptr, size_t len, int64_t *out)
     ks_parse_trim(&ptr, &len);
     if (len == 0)
         return KS_PARSE_EMPTY;
+    if (len <= KS_SHORT_DIGITS && ks_short_digits(ptr, len, &v)) {
+        *out = v;
+        return KS_PARSE_OK;
+    }
+    v = 0;
     p = ptr;
     end = ptr + len;
     negative = ks_take_sign(&p, end);
@@ -113,6 +135,23 @@ static ks_parse_status ks_scan_decimal(const char *p, const char *end, int *nega
     return p == end ? KS_PARSE_OK : KS_PARSE_NOT_NUMBER;
 }
 
+/* The common form of an amount, "123", "123.45" or ".5": at most 12 digits
+ * before the point and 6 after, no sign, no exponent.  Its micro-units are
+ * exact without rounding: 1 and *out, or 0 for the general parser. */
+static inline int ks_plain_micro(const char *p, size_t len, int64_t *out)
+{
+    static const int64_t scale[7] = {1000000, 100000, 10000, 1000, 100, 10, 1};
+    const char *dot = memchr(p, '.', len);
+    size_t nint = dot ? (size_t)(dot - p) : len, nfrac = dot ? len - nint - 1 : 0;
+    int64_t ip = 0, fp = 0;
+    if (nint > 12 || nfrac > 6 || nint + nfrac == 0)
+        return 0;
+    if (!ks_short_digits(p, nint, &ip) || (dot && !ks_short_digits(dot + 1, nfrac, &fp)))
+        return 0;
+    *out = ip * 1000000 + fp * scale[nfrac];
+    return 1;
+}
+
 ks_parse_status ks_parse_micro(const char *ptr, size_t len, int64_t *out)
 {
     ks_mantissa m;
@@ -124,6 +163,8 @@ ks_parse_status ks_parse_micro(const char *ptr, size_t len, int64_t *out)
     ks_parse_trim(&ptr, &len);
     if (len == 0)
         return KS_PARSE_EMPTY;
+    if (ks_plain_micro(ptr, len, out))
+        return KS_PARSE_OK;
     st = ks_scan_decimal(ptr, ptr + len, &negative, &m);
     if (st != KS_PARSE_OK)
         return st;
@@ -173,6 +214,13 @@ ks_parse_status ks_parse_digits(const char *ptr, size_t len, int64_t *value, int
     ks_parse_trim(&ptr, &len);
     if (len == 0)
         return KS_PARSE_EMPTY;
+    if (len <= KS_SHORT_DIGITS) {
+        if (!ks_short_digits(ptr, len, &v))
+            return KS_PARSE_NOT_NUMBER;
+        *value = v;
+        *ndigits = (int)len;
+        return KS_PARSE_OK;
+    }
     for (size_t i = 0; i < len; i++)
         if (!ks_is_digit(ptr[i]))
             return KS_PARSE_NOT_NUMBER;

@@ -187,6 +187,39 @@ static void test_digits(void)
     CU_ASSERT(ks_parse_digits("12345678901234567890", 20, &v, &nd) == KS_PARSE_OVERFLOW);
 }
 
+/* The lengths where the parsers' short path (plain digits, at most 18 of
+ * them; amounts with at most 12 + 6 digits) hands over to the general one. */
+static void test_short_path_edges(void)
+{
+    int64_t v = 0;
+    int nd = 0;
+    MICRO_OK("999999999999.999999", 999999999999999999LL); /* 12 + 6: the short path's largest */
+    MICRO_OK("1234567890123.5", 1234567890123500000LL);   /* 13 before the point */
+    MICRO_OK("1.2345675", 1234568);                         /* 7 after: rounded half away from 0 */
+    MICRO_OK("1.2345665", 1234567);
+    MICRO_OK("0000000000000000000001.5", 1500000);          /* leading zeros beyond 12 */
+    MICRO_ST("1.2.3", KS_PARSE_NOT_NUMBER);
+    MICRO_ST("12a", KS_PARSE_NOT_NUMBER);
+    MICRO_ST("1 2", KS_PARSE_NOT_NUMBER);
+    MICRO_ST(".", KS_PARSE_NOT_NUMBER);
+    MICRO_ST("1.:", KS_PARSE_NOT_NUMBER);                    /* ':' is '9' + 1 */
+    MICRO_ST("/5", KS_PARSE_NOT_NUMBER);                     /* '/' is '0' - 1 */
+    CU_ASSERT_EQUAL(ks_parse_int64("999999999999999999", 18, &v), KS_PARSE_OK);
+    CU_ASSERT_EQUAL(v, 999999999999999999LL);
+    CU_ASSERT_EQUAL(ks_parse_int64("9223372036854775807", 19, &v), KS_PARSE_OK);
+    CU_ASSERT_EQUAL(v, INT64_MAX);
+    v = 7;
+    CU_ASSERT_EQUAL(ks_parse_int64("9223372036854775808", 19, &v), KS_PARSE_OVERFLOW);
+    CU_ASSERT_EQUAL(ks_parse_int64("20:2", 4, &v), KS_PARSE_NOT_NUMBER);
+    CU_ASSERT_EQUAL(v, 7); /* untouched on failure */
+    CU_ASSERT_EQUAL(ks_parse_digits("000000000000000042", 18, &v, &nd), KS_PARSE_OK);
+    CU_ASSERT(v == 42 && nd == 18);
+    CU_ASSERT_EQUAL(ks_parse_digits("0000000000000000042", 19, &v, &nd), KS_PARSE_OK);
+    CU_ASSERT(v == 42 && nd == 19);
+    CU_ASSERT_EQUAL(ks_parse_digits("8703/1", 6, &v, &nd), KS_PARSE_NOT_NUMBER);
+    CU_ASSERT(v == 42 && nd == 19); /* untouched on failure */
+}
+
 static void test_status_text(void)
 {
     CU_ASSERT_STRING_EQUAL(ks_parse_status_text(KS_PARSE_OK), "ok");
@@ -207,6 +240,7 @@ int main(void)
         {"micro overflow", test_micro_overflow},
         {"micro rejects", test_micro_rejects},
         {"digits", test_digits},
+        {"short path edges", test_short_path_edges},
         {"status text", test_status_text},
         {NULL, NULL},
     };
