@@ -621,6 +621,7 @@ int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const
     ks_flows flows = {0}, partner_flows = {0};
     ks_h5_file out = {.id = H5I_INVALID_HID};
     int nyears = report->nyears - 1, rc;
+    double t_lap = ks_now();
     rc = order_firms(ctx, agg, &order);
     if (rc == KS_OK)
         rc = build_flows(ctx, agg, KS_AGG_FLOWS, &order, nyears, &flows);
@@ -629,6 +630,7 @@ int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const
     if (rc == KS_OK)
         rc = build_firm_years(ctx, job, ref, agg, &order, &fy, report);
     KS_TRY(rc, ks_mpi_agree(ctx, rc), done);
+    ks_debug_lap(ctx, "ingest", "the sorted tables", &t_lap);
     KS_TRY(rc, ks_mpi_sum_i64(ctx, report->firms_kept, report->nyears), done);
     KS_TRY(rc, count_distinct(ctx, job, ref, &fy, &flows.sorted, report), done);
     KS_TRY(rc, ks_mpi_agree(ctx, ks_h5_create(ctx, &out, path)), done);
@@ -643,8 +645,10 @@ int ks_ingest_write(ks_ctx *ctx, const ks_job *job, const ks_refdata *ref, const
         rc = write_inputs(ctx, out.id, in);
     if (rc == KS_OK)
         rc = write_firms(ctx, out.id, agg, &order, &fy);
+    ks_debug_lap(ctx, "ingest", "/firms and /firm_years", &t_lap);
     if (rc == KS_OK)
         rc = write_yearly(ctx, out.id, "flows", job, ref, &flows, &order, KS_YEARLY_FLOWS, report->flows);
+    ks_debug_lap(ctx, "ingest", "/flows", &t_lap);
     if (rc == KS_OK)
         rc = write_partners(ctx, out.id, partners);
     if (rc == KS_OK)
