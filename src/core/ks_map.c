@@ -90,33 +90,69 @@ int ks_summap_add(ks_ctx *ctx, ks_summap *m, uint64_t key, int64_t value)
     return KS_OK;
 }
 
-int ks_sumcache_push(ks_ctx *ctx, ks_summap *m, ks_sumcache *c, uint64_t key, int64_t sum)
+int ks_sumlog_init(ks_ctx *ctx, ks_sumlog *l, size_t expected, uint32_t slots)
 {
-    int at;
-    if (c->n == KS_SUMCACHE_QUEUE) { /* the oldest, whose slot is fetched by now */
-        KS_CHECK(ks_summap_add(ctx, m, c->qkey[c->head], c->qsum[c->head]));
-        c->head = (c->head + 1) % KS_SUMCACHE_QUEUE;
-        c->n--;
-    }
-    __builtin_prefetch(&m->e[ks_mix64(key) & (m->cap - 1)], 1);
-    at = (c->head + c->n) % KS_SUMCACHE_QUEUE;
-    c->qkey[at] = key;
-    c->qsum[at] = sum;
-    c->n++;
+    memset(l, 0, sizeof *l);
+    l->run_key = KS_SUMMAP_EMPTY;
+    l->slots = (uint32_t)pow2_at_least(slots);
+    KS_CHECK(ks_reserve(ctx, &l->e, &l->cap, expected ? expected : 1, sizeof *l->e, "aggregation log"));
+    KS_CHECK(ks_calloc(ctx, &l->local, l->slots, sizeof *l->local, "aggregation table"));
+    KS_CHECK(ks_calloc(ctx, &l->used, l->slots, sizeof *l->used, "aggregation table"));
+    for (uint32_t i = 0; i < l->slots; i++)
+        l->local[i].key = KS_SUMMAP_EMPTY;
     return KS_OK;
 }
 
-int ks_sumcache_flush(ks_ctx *ctx, ks_summap *m, ks_sumcache *c)
+/* The combining table's entries into the log, in order of first use. */
+static int sumlog_spill(ks_ctx *ctx, ks_sumlog *l)
 {
-    int rc = KS_OK;
-    if (c->key != KS_SUMMAP_EMPTY)
-        rc = ks_sumcache_push(ctx, m, c, c->key, c->sum);
-    for (; rc == KS_OK && c->n > 0; c->n--) {
-        rc = ks_summap_add(ctx, m, c->qkey[c->head], c->qsum[c->head]);
-        c->head = (c->head + 1) % KS_SUMCACHE_QUEUE;
+    KS_CHECK(ks_reserve(ctx, &l->e, &l->cap, l->n + l->nused, sizeof *l->e, "aggregation log"));
+    for (uint32_t i = 0; i < l->nused; i++) {
+        ks_summap_entry *slot = &l->local[l->used[i]];
+        l->e[l->n++] = *slot;
+        slot->key = KS_SUMMAP_EMPTY;
+        slot->sum = 0;
     }
-    ks_sumcache_init(c);
-    return rc;
+    l->nused = 0;
+    return KS_OK;
+}
+
+int ks_sumlog_push(ks_ctx *ctx, ks_sumlog *l, uint64_t key, int64_t sum)
+{
+    uint32_t mask = l->slots - 1, j = (uint32_t)ks_mix64(key) & mask;
+    while (l->local[j].key != key) {
+        if (l->local[j].key == KS_SUMMAP_EMPTY) {
+            if (2 * (l->nused + 1) > l->slots) { /* half full: make room */
+                KS_CHECK(sumlog_spill(ctx, l));
+                return ks_sumlog_push(ctx, l, key, sum);
+            }
+            l->local[j].key = key;
+            l->used[l->nused++] = j;
+            break;
+        }
+        j = (j + 1) & mask;
+    }
+    l->local[j].sum += sum;
+    return KS_OK;
+}
+
+int ks_sumlog_flush(ks_ctx *ctx, ks_sumlog *l)
+{
+    if (l->run_key != KS_SUMMAP_EMPTY) {
+        KS_CHECK(ks_sumlog_push(ctx, l, l->run_key, l->run_sum));
+        l->run_key = KS_SUMMAP_EMPTY;
+        l->run_sum = 0;
+    }
+    return sumlog_spill(ctx, l);
+}
+
+void ks_sumlog_free(ks_sumlog *l)
+{
+    free(l->e);
+    free(l->local);
+    free(l->used);
+    memset(l, 0, sizeof *l);
+    l->run_key = KS_SUMMAP_EMPTY;
 }
 
 int ks_summap_find(const ks_summap *m, uint64_t key, int64_t *sum)

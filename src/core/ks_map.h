@@ -1,8 +1,11 @@
-/* ks_map.h - the two hash tables ingest aggregates with.
+/* ks_map.h - the hash tables and sum logs ingest aggregates with.
  *
  * ks_summap: 64-bit key -> int64 sum (open addressing, linear probing).  Keys
  * are packed tuples such as (firm, year, product, flow); values are exact
  * integer sums, so the result never depends on the order rows arrive in.
+ *
+ * ks_sumlog: the same sums kept as a log of (key, sum) entries, for data
+ * far larger than the caches.
  *
  * ks_intern: byte strings -> dense ids 0, 1, 2, ... in order of first
  * appearance, with the string's 64-bit hash kept beside it. */
@@ -42,49 +45,52 @@ static inline uint64_t ks_mix64(uint64_t x)
     return x;
 }
 
-/* A write cache in front of a summap.  Rows of one firm, year and product
- * tend to come together, so most adds touch only the run being summed;
- * a finished run waits in a short queue while its slot of the table is
- * fetched from memory (prefetched), so that the table, far larger than
- * the caches, is written without waiting for a miss at each run.  The
- * sums are integers: the order of the writes changes nothing. */
-#define KS_SUMCACHE_QUEUE 16
-typedef struct ks_sumcache {
-    uint64_t key; /* the run being summed; KS_SUMMAP_EMPTY when none */
-    int64_t sum;
-    int head, n;  /* the queue: a ring of n entries from head */
-    uint64_t qkey[KS_SUMCACHE_QUEUE];
-    int64_t qsum[KS_SUMCACHE_QUEUE];
-} ks_sumcache;
+/* A sum log: (key, sum) entries appended in bulk, a key possibly more than
+ * once: whoever reads the log sorts it and adds the sums of equal keys
+ * (integers: exact in any order).  Appending is sequential, where adding
+ * into one table as large as the data waited on memory at every entry.
+ *
+ * In front of the log, the run being summed (rows of one firm, year and
+ * product tend to come together) and a small table that combines the
+ * entries of one firm while they stay in the caches; ks_sumlog_flush
+ * appends them to the log (the caller flushes at each new firm, the table
+ * itself when it is half full). */
+typedef struct ks_sumlog {
+    ks_summap_entry *e;     /* the log: n entries, room for cap */
+    size_t n, cap;
+    uint64_t run_key;       /* the run being summed; KS_SUMMAP_EMPTY when none */
+    int64_t run_sum;
+    ks_summap_entry *local; /* the combining table: `slots` entries, a power of two */
+    uint32_t *used;         /* its slots in use, nused of them */
+    uint32_t slots, nused;
+} ks_sumlog;
 
-static inline void ks_sumcache_init(ks_sumcache *c)
+/* expected: entries the log will likely hold (room is made for them at
+ * once); slots: of the combining table (rounded up to a power of two). */
+int ks_sumlog_init(ks_ctx *ctx, ks_sumlog *l, size_t expected, uint32_t slots);
+
+/* Add sum to key in the combining table. */
+int ks_sumlog_push(ks_ctx *ctx, ks_sumlog *l, uint64_t key, int64_t sum);
+
+/* The run and the combining table into the log; both are empty after. */
+int ks_sumlog_flush(ks_ctx *ctx, ks_sumlog *l);
+
+static inline int ks_sumlog_add(ks_ctx *ctx, ks_sumlog *l, uint64_t key, int64_t value)
 {
-    c->key = KS_SUMMAP_EMPTY;
-    c->sum = 0;
-    c->head = c->n = 0;
-}
-
-/* Queue (key, sum) for m: written when the queue is full or flushed. */
-int ks_sumcache_push(ks_ctx *ctx, ks_summap *m, ks_sumcache *c, uint64_t key, int64_t sum);
-
-/* Write the run and every queued entry to the table; the cache is empty. */
-int ks_sumcache_flush(ks_ctx *ctx, ks_summap *m, ks_sumcache *c);
-
-static inline int ks_sumcache_add(ks_ctx *ctx, ks_summap *m, ks_sumcache *c, uint64_t key,
-                                  int64_t value)
-{
-    if (c->key != key) {
-        if (c->key != KS_SUMMAP_EMPTY) {
-            int rc = ks_sumcache_push(ctx, m, c, c->key, c->sum);
+    if (l->run_key != key) {
+        if (l->run_key != KS_SUMMAP_EMPTY) {
+            int rc = ks_sumlog_push(ctx, l, l->run_key, l->run_sum);
             if (rc != KS_OK)
                 return rc;
         }
-        c->key = key;
-        c->sum = 0;
+        l->run_key = key;
+        l->run_sum = 0;
     }
-    c->sum += value;
+    l->run_sum += value;
     return KS_OK;
 }
+
+void ks_sumlog_free(ks_sumlog *l);
 
 /* 1 and *sum when key is present, 0 otherwise. */
 int ks_summap_find(const ks_summap *m, uint64_t key, int64_t *sum);

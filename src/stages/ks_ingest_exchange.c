@@ -4,10 +4,10 @@
  * Message to another rank: u32 firm count; per firm u64 hash, u32 length, id
  * bytes; zeros to a multiple of 8 bytes; then per table u64 entry count and
  * entries (u32 firm index in this message, u32 low half of the key, i64
- * sum).  The receiver rewrites each entry in place into a table entry (u64
- * key with its own firm id, i64 sum), so nothing is copied or rehashed: the
- * firms it owns keep their entries where parsing left them, and records.h5
- * is written from the tables and the received segments together (sums are
+ * sum).  The receiver rewrites each entry in place into a log entry (u64
+ * key with its own firm id, i64 sum), so nothing is copied: the firms it
+ * owns keep their entries where parsing left them, and records.h5 is
+ * written from the logs and the received segments together (sums are
  * integers: adding them in any order is exact). */
 #include <limits.h>
 #include <stdlib.h>
@@ -60,13 +60,12 @@ static int plan_outbox(ks_ctx *ctx, const ks_aggregates *agg, ks_outbox *ob)
         if (d != ctx->rank)
             ob->bytes[d] = KS_ALIGN8(ob->bytes[d]) + 8 * KS_NAGG;
     for (int t = 0; t < KS_NAGG; t++) {
-        const ks_summap *m = &agg->table[t];
-        for (size_t i = 0; i < m->cap; i++)
-            if (m->e[i].key != KS_SUMMAP_EMPTY) {
-                uint32_t d = ob->dest_of[KS_KEY_FIRM(m->e[i].key)];
-                if (d != (uint32_t)ctx->rank)
-                    ob->bytes[d] += 16;
-            }
+        const ks_sumlog *l = &agg->table[t];
+        for (size_t i = 0; i < l->n; i++) {
+            uint32_t d = ob->dest_of[KS_KEY_FIRM(l->e[i].key)];
+            if (d != (uint32_t)ctx->rank)
+                ob->bytes[d] += 16;
+        }
     }
     for (int d = 0; d < ctx->nranks; d++)
         if (ob->bytes[d] > INT_MAX)
@@ -109,19 +108,16 @@ static int pack(ks_ctx *ctx, const ks_aggregates *agg, const ks_outbox *ob, cons
     for (int d = 0; d < nranks; d++)
         at[d] = buf + displ[d] + KS_ALIGN8(at[d] - (buf + displ[d])); /* calloc'd: zeros */
     for (int t = 0; t < KS_NAGG; t++) {
-        const ks_summap *m = &agg->table[t];
+        const ks_sumlog *l = &agg->table[t];
         memset(counts, 0, (size_t)nranks * sizeof *counts);
         for (int d = 0; d < nranks; d++) {
             count_at[d] = at[d];
             if (d != me)
                 at[d] += 8;
         }
-        for (size_t i = 0; i < m->cap; i++) {
-            uint64_t k = m->e[i].key;
-            uint32_t f, d, idx, low;
-            if (k == KS_SUMMAP_EMPTY)
-                continue;
-            f = KS_KEY_FIRM(k);
+        for (size_t i = 0; i < l->n; i++) {
+            uint64_t k = l->e[i].key;
+            uint32_t f = KS_KEY_FIRM(k), d, idx, low;
             d = ob->dest_of[f];
             if (d == (uint32_t)me)
                 continue;
@@ -129,7 +125,7 @@ static int pack(ks_ctx *ctx, const ks_aggregates *agg, const ks_outbox *ob, cons
             low = (uint32_t)(k & 0xffffffffu);
             put(&at[d], &idx, 4);
             put(&at[d], &low, 4);
-            put(&at[d], &m->e[i].sum, 8);
+            put(&at[d], &l->e[i].sum, 8);
             counts[d]++;
         }
         for (int d = 0; d < nranks; d++)
@@ -348,8 +344,7 @@ int ks_ingest_number_partners(ks_ctx *ctx, ks_aggregates *agg, ks_strlist *names
     ks_buf all = {0};
     int64_t len = 0;
     uint32_t *global_of = NULL;
-    ks_summap renumbered = {0};
-    ks_summap *m = &agg->table[KS_AGG_PARTNER];
+    ks_sumlog *l = &agg->table[KS_AGG_PARTNER];
     int rc = gather_names(ctx, &agg->partners, &all);
     KS_TRY(rc, ks_mpi_agree(ctx, rc), out);
     len = (int64_t)all.len;
@@ -374,21 +369,14 @@ int ks_ingest_number_partners(ks_ctx *ctx, ks_aggregates *agg, ks_strlist *names
                                (int)n, s), out);
         global_of[i] = (uint32_t)at;
     }
-    KS_TRY(rc, ks_summap_init(ctx, &renumbered, m->n), out);
-    for (size_t i = 0; i < m->cap; i++) {
-        uint64_t k = m->e[i].key;
-        uint32_t payload;
-        if (k == KS_SUMMAP_EMPTY)
-            continue;
-        payload = KS_KEY_PAYLOAD(k);
+    /* the log's keys renumbered in place: distinct local ids stay distinct */
+    for (size_t i = 0; i < l->n; i++) {
+        uint64_t k = l->e[i].key;
+        uint32_t payload = KS_KEY_PAYLOAD(k);
         payload = KS_PARTNER_PAYLOAD(payload >> 13, global_of[payload & 0x1fff]);
-        KS_TRY(rc, ks_summap_add(ctx, &renumbered, (k & ~(uint64_t)0xffffff) | payload, m->e[i].sum), out);
+        l->e[i].key = (k & ~(uint64_t)0xffffff) | payload;
     }
-    ks_summap_free(m);
-    *m = renumbered;
-    renumbered.e = NULL;
 out:
-    ks_summap_free(&renumbered);
     ks_buf_free(&all);
     free(global_of);
     return ks_mpi_agree(ctx, rc);

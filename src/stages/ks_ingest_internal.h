@@ -84,19 +84,18 @@ typedef struct ks_aggregates {
                                  here but no longer this rank's (ks_firm_is_mine) */
     ks_intern partners;       /* partner names (UTF-8) -> ids: local while parsing,
                                  global (sorted names) from ks_ingest_number_partners on */
-    ks_summap table[KS_NAGG];
+    ks_sumlog table[KS_NAGG]; /* keys may repeat: records.h5 adds their sums */
     char *received;           /* the exchange's receive buffer, which the segments point into */
     ks_segment *segments;     /* [nsegments][KS_NAGG] */
     int nsegments;
 } ks_aggregates;
 
 /* expected_flows: about how many (firm, year, product, flow) records the
- * rank will hold, to size the flows table once (growing it by doubling
- * rehashed every record eight times over: a sixth of ingest's time). */
+ * rank will hold, to make room in the flows log once. */
 int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg, size_t expected_flows);
 
 /* Records to expect from `bytes` of customs CSV: the `full` preset has one
- * per 300 bytes (36.3 M from 10.9 GB); more is only a larger first table. */
+ * per 300 bytes (36.3 M from 10.9 GB); the log grows beyond if need be. */
 #define KS_FLOWS_PER_CSV_BYTE (1.0 / 400.0)
 void ks_aggregates_free(ks_aggregates *agg);
 

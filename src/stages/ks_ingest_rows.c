@@ -57,7 +57,7 @@ struct ks_row_parser {
     ks_summap name_cache;      /* hash -> trader (0/1) + 1, -2 bad encoding */
     ks_summap partner_cache;   /* hash -> local partner id, -1 none, -2 bad encoding */
     int keep_partners;         /* a density of the job filters by partner country */
-    ks_sumcache pending[KS_NAGG]; /* write caches of the aggregation tables */
+    uint32_t firm_in_tables;      /* the firm whose entries the tables combine */
     ks_memo last_text[KS_NTEXT];  /* the previous row's verdicts, by raw bytes */
     ks_memo last_firm;            /* the previous row's firm id -> local firm */
 };
@@ -88,8 +88,7 @@ int ks_row_parser_open(ks_ctx *ctx, ks_row_parser **out, const ks_job *job, cons
     p->last_firm.len = SIZE_MAX;
     for (int d = 0; d < job->n_densities; d++)
         p->keep_partners |= job->densities[d].partners.n > 0;
-    for (int t = 0; t < KS_NAGG; t++)
-        ks_sumcache_init(&p->pending[t]);
+    p->firm_in_tables = UINT32_MAX;
     if (ks_summap_init(ctx, &p->flow_cache, 64) || ks_summap_init(ctx, &p->mode_cache, 64) ||
         ks_summap_init(ctx, &p->own_cache, 64) || ks_summap_init(ctx, &p->name_cache, 4096) ||
         ks_summap_init(ctx, &p->partner_cache, 256)) {
@@ -300,10 +299,17 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
     return KS_OK;
 }
 
-static inline int add(ks_ctx *ctx, ks_row_parser *p, ks_aggregates *agg, int table, uint64_t key,
-                      int64_t value)
+static inline int add(ks_aggregates *agg, ks_ctx *ctx, int table, uint64_t key, int64_t value)
 {
-    return ks_sumcache_add(ctx, &agg->table[table], &p->pending[table], key, value);
+    return ks_sumlog_add(ctx, &agg->table[table], key, value);
+}
+
+/* Every table's combined entries into its log. */
+static int flush_tables(ks_ctx *ctx, ks_aggregates *agg)
+{
+    for (int t = 0; t < KS_NAGG; t++)
+        KS_CHECK(ks_sumlog_flush(ctx, &agg->table[t]));
+    return KS_OK;
 }
 
 /* The cleaning rules, for a well-formed row; adds what the firm-year
@@ -316,10 +322,14 @@ static int clean_row(ks_ctx *ctx, ks_row_parser *p, ks_row *row, ks_aggregates *
     int ntargets = 0;
     const int32_t *targets = ks_refdata_hs6_targets(p->ref, vintage, row->hs6, &ntargets);
     uint64_t fy = KS_KEY(row->firm, row->year_idx, 0);
+    if (row->firm != p->firm_in_tables) { /* a new firm: the last one's sums are done */
+        KS_CHECK(flush_tables(ctx, agg));
+        p->firm_in_tables = row->firm;
+    }
     if (row->city >= 0)
-        KS_CHECK(add(ctx, p, agg, KS_AGG_CITY, fy | (uint32_t)row->city, row->value));
-    KS_CHECK(add(ctx, p, agg, KS_AGG_OWNERSHIP, fy | (uint32_t)row->ownership, row->value));
-    KS_CHECK(add(ctx, p, agg, KS_AGG_TRADER, fy, row->trader));
+        KS_CHECK(add(agg, ctx, KS_AGG_CITY, fy | (uint32_t)row->city, row->value));
+    KS_CHECK(add(agg, ctx, KS_AGG_OWNERSHIP, fy | (uint32_t)row->ownership, row->value));
+    KS_CHECK(add(agg, ctx, KS_AGG_TRADER, fy, row->trader));
     if (row->trader && job->drop_traders)
         *reason = KS_DROP_TRADER;
     else if (row->processing && job->drop_processing)
@@ -336,15 +346,15 @@ static int clean_row(ks_ctx *ctx, ks_row_parser *p, ks_row *row, ks_aggregates *
      * of the integer division goes one micro-dollar each to the first ones. */
     for (int t = 0; t < ntargets; t++) {
         int64_t share = row->value / ntargets + (t < row->value % ntargets ? 1 : 0);
-        KS_CHECK(add(ctx, p, agg, KS_AGG_FLOWS,
+        KS_CHECK(add(agg, ctx, KS_AGG_FLOWS,
                      KS_KEY(row->firm, row->year_idx, KS_FLOW_PAYLOAD(targets[t], row->flow)), share));
         if (row->flow == KS_FLOW_IMPORT && row->partner >= 0)
-            KS_CHECK(add(ctx, p, agg, KS_AGG_PARTNER,
+            KS_CHECK(add(agg, ctx, KS_AGG_PARTNER,
                          KS_KEY(row->firm, row->year_idx, KS_PARTNER_PAYLOAD(targets[t], row->partner)),
                          share));
     }
-    KS_CHECK(add(ctx, p, agg, KS_AGG_ROWS, fy, 1));
-    KS_CHECK(add(ctx, p, agg, KS_AGG_VALUE, fy, row->value));
+    KS_CHECK(add(agg, ctx, KS_AGG_ROWS, fy, 1));
+    KS_CHECK(add(agg, ctx, KS_AGG_VALUE, fy, row->value));
     if (ntargets > 1)
         KS_REPORT_AT(report, row->year_idx, KS_COUNT_SPLIT)++;
     KS_REPORT_AT(report, row->year_idx, KS_COUNT_VALUE) += row->value;
@@ -422,8 +432,8 @@ int ks_row_parser_run(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *file,
         }
     }
     meter->bytes = start_bytes + (double)(piece->end - piece->begin);
-    for (int t = 0; t < KS_NAGG && rc == KS_OK; t++)
-        rc = ks_sumcache_flush(ctx, &agg->table[t], &p->pending[t]);
+    if (rc == KS_OK)
+        rc = flush_tables(ctx, agg);
 done:
     ks_csv_close(reader);
     return rc;
@@ -436,8 +446,11 @@ int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg, size_t expected_flows)
     KS_CHECK(ks_intern_init(ctx, &agg->partners, 256));
     if (expected_flows < (1 << 16))
         expected_flows = 1 << 16;
+    /* a firm's flows in one table of 4096 slots (spilled when half full);
+     * its firm-year attributes have a few keys a year */
     for (int t = 0; t < KS_NAGG; t++)
-        KS_CHECK(ks_summap_init(ctx, &agg->table[t], t == KS_AGG_FLOWS ? expected_flows : 1 << 12));
+        KS_CHECK(ks_sumlog_init(ctx, &agg->table[t], t == KS_AGG_FLOWS ? expected_flows : expected_flows / 16,
+                                t == KS_AGG_FLOWS || t == KS_AGG_PARTNER ? 4096 : 256));
     return KS_OK;
 }
 
@@ -446,7 +459,7 @@ void ks_aggregates_free(ks_aggregates *agg)
     ks_intern_free(&agg->firms);
     ks_intern_free(&agg->partners);
     for (int t = 0; t < KS_NAGG; t++)
-        ks_summap_free(&agg->table[t]);
+        ks_sumlog_free(&agg->table[t]);
     free(agg->received);
     free(agg->segments);
     memset(agg, 0, sizeof *agg);

@@ -85,13 +85,13 @@ static inline int rekey(const ks_firm_order *o, int year_major, uint64_t k, uint
     return 1;
 }
 
-/* Table `table` of this rank's firms: its entries in agg->table (freed
- * here) and in the received segments, re-keyed by firm position, sorted,
- * and the sums of equal keys added. */
+/* Table `table` of this rank's firms: its entries in agg->table's log
+ * (freed here) and in the received segments, re-keyed by firm position,
+ * sorted, and the sums of equal keys added. */
 static int sort_table(ks_ctx *ctx, ks_aggregates *agg, int table, const ks_firm_order *o,
                       int year_major, ks_sorted *out)
 {
-    ks_summap *m = &agg->table[table];
+    ks_sumlog *m = &agg->table[table];
     uint64_t *tmp_key = NULL;
     int64_t *tmp_sum = NULL;
     size_t n = 0, cap = m->n, kept = 0;
@@ -105,8 +105,8 @@ static int sort_table(ks_ctx *ctx, ks_aggregates *agg, int table, const ks_firm_
         free(tmp_key);
         return ctx->code;
     }
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->e[i].key != KS_SUMMAP_EMPTY && rekey(o, year_major, m->e[i].key, &out->key[n]))
+    for (size_t i = 0; i < m->n; i++)
+        if (rekey(o, year_major, m->e[i].key, &out->key[n]))
             out->sum[n++] = m->e[i].sum;
     for (int s = 0; s < agg->nsegments; s++) {
         const ks_segment *seg = &agg->segments[(size_t)s * KS_NAGG + (size_t)table];
@@ -115,7 +115,7 @@ static int sort_table(ks_ctx *ctx, ks_aggregates *agg, int table, const ks_firm_
                 out->sum[n++] = seg->e[i].sum;
     }
     ks_radix_sort_pairs(out->key, out->sum, n, tmp_key, tmp_sum);
-    for (size_t i = 0; i < n; i++) { /* a firm's key parsed on two ranks */
+    for (size_t i = 0; i < n; i++) { /* a key logged twice, or parsed on two ranks */
         if (kept > 0 && out->key[kept - 1] == out->key[i]) {
             out->sum[kept - 1] += out->sum[i];
         } else {
@@ -126,7 +126,7 @@ static int sort_table(ks_ctx *ctx, ks_aggregates *agg, int table, const ks_firm_
     out->n = kept;
     free(tmp_key);
     free(tmp_sum);
-    ks_summap_free(m);
+    ks_sumlog_free(m);
     return KS_OK;
 }
 

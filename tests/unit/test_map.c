@@ -32,38 +32,44 @@ static void test_summap_sums_and_sorts(void)
     free(sums);
 }
 
-/* Runs of equal keys and scattered keys through the write cache and its
- * queue (forcing the table to grow while entries wait): every key's sum as
- * computed by hand, nothing lost at the flush. */
-static void test_sumcache_queue(void)
+/* Sums through the log: runs, a combining table small enough to spill many
+ * times, keys coming back after a flush; every key's total (the log's
+ * entries for it added up) as computed by hand, nothing lost. */
+static void test_sumlog_totals(void)
 {
     ks_ctx ctx;
-    ks_summap m;
-    ks_sumcache c;
-    int64_t v = 0;
+    ks_sumlog l;
+    static int64_t total[5000];
     ks_ctx_init(&ctx, MPI_COMM_NULL);
-    CU_ASSERT_EQUAL_FATAL(ks_summap_init(&ctx, &m, 4), KS_OK);
-    ks_sumcache_init(&c);
-    /* key k (0..4999) comes in a run of 1 + k % 3 adds of 1, then again,
-     * scattered (k * 2654435761 mod 5000 visits every k once), with value k */
+    CU_ASSERT_EQUAL_FATAL(ks_sumlog_init(&ctx, &l, 4, 16), KS_OK);
+    CU_ASSERT_EQUAL(l.slots, 64); /* pow2_at_least: 64 at the least */
+    /* key k (0..4999) comes in a run of 1 + k % 3 adds of 1 */
     for (uint64_t k = 0; k < 5000; k++)
         for (uint64_t r = 0; r <= k % 3; r++)
-            CU_ASSERT_EQUAL(ks_sumcache_add(&ctx, &m, &c, k, 1), KS_OK);
-    /* 4999 runs pushed, the last 16 of them still queued, key 4999 summing */
-    CU_ASSERT_EQUAL(m.n, 4999 - KS_SUMCACHE_QUEUE);
+            CU_ASSERT_EQUAL(ks_sumlog_add(&ctx, &l, k, 1), KS_OK);
+    /* 4999 runs pushed into a table of 64 slots spilled at 32: 4992 in the log */
+    CU_ASSERT_EQUAL(l.n, 4992);
+    CU_ASSERT_EQUAL(l.nused, 7);
+    CU_ASSERT_EQUAL(l.run_key, 4999);
+    CU_ASSERT_EQUAL_FATAL(ks_sumlog_flush(&ctx, &l), KS_OK);
+    CU_ASSERT_EQUAL(l.n, 5000);
+    CU_ASSERT_EQUAL(l.nused, 0);
+    CU_ASSERT_EQUAL(l.run_key, KS_SUMMAP_EMPTY);
+    /* then again, scattered (k * 2654435761 mod 5000 visits every k once),
+     * with value k, in pairs of adds of k / 2 and k - k / 2 */
     for (uint64_t i = 0; i < 5000; i++) {
         uint64_t k = (i * 2654435761u) % 5000;
-        CU_ASSERT_EQUAL(ks_sumcache_add(&ctx, &m, &c, k, (int64_t)k), KS_OK);
+        CU_ASSERT_EQUAL(ks_sumlog_add(&ctx, &l, k, (int64_t)(k / 2)), KS_OK);
+        CU_ASSERT_EQUAL(ks_sumlog_push(&ctx, &l, k, (int64_t)(k - k / 2)), KS_OK);
     }
-    CU_ASSERT_EQUAL_FATAL(ks_sumcache_flush(&ctx, &m, &c), KS_OK);
-    CU_ASSERT_EQUAL(m.n, 5000);
-    for (uint64_t k = 0; k < 5000; k++) {
-        CU_ASSERT_FATAL(ks_summap_find(&m, k, &v));
-        CU_ASSERT_EQUAL(v, (int64_t)(1 + k % 3 + k));
+    CU_ASSERT_EQUAL_FATAL(ks_sumlog_flush(&ctx, &l), KS_OK);
+    for (size_t i = 0; i < l.n; i++) {
+        CU_ASSERT_FATAL(l.e[i].key < 5000);
+        total[l.e[i].key] += l.e[i].sum;
     }
-    CU_ASSERT_EQUAL(c.n, 0);
-    CU_ASSERT_EQUAL(c.key, KS_SUMMAP_EMPTY);
-    ks_summap_free(&m);
+    for (uint64_t k = 0; k < 5000; k++)
+        CU_ASSERT_EQUAL(total[k], (int64_t)(1 + k % 3 + k));
+    ks_sumlog_free(&l);
 }
 
 static void test_intern_dense_ids(void)
@@ -96,7 +102,7 @@ int main(void)
 {
     static const ks_test_case cases[] = {
         {"summap sums and sorts", test_summap_sums_and_sorts},
-        {"sumcache queue", test_sumcache_queue},
+        {"sumlog totals", test_sumlog_totals},
         {"intern gives dense ids", test_intern_dense_ids},
         {NULL, NULL},
     };
