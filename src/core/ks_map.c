@@ -7,6 +7,7 @@
 #include <xxhash.h>
 
 #include "ks_mem.h"
+#include "ks_radix.h"
 
 uint64_t ks_hash64(const void *data, size_t len)
 {
@@ -103,9 +104,46 @@ int ks_sumlog_init(ks_ctx *ctx, ks_sumlog *l, size_t expected, uint32_t slots)
     return KS_OK;
 }
 
-/* The combining table's entries into the log, in order of first use. */
+/* Sort the log and add the sums of equal keys: the keys and sums move to
+ * two scratch arrays, and the log's own memory is the sort's scratch. */
+static int sumlog_compact(ks_ctx *ctx, ks_sumlog *l)
+{
+    uint64_t *key = NULL;
+    int64_t *sum = NULL;
+    size_t kept = 0;
+    if (ks_calloc(ctx, &key, l->n + 1, sizeof *key, "aggregation log") != KS_OK ||
+        ks_calloc(ctx, &sum, l->n + 1, sizeof *sum, "aggregation log") != KS_OK) {
+        free(key);
+        return ctx->code;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        key[i] = l->e[i].key;
+        sum[i] = l->e[i].sum;
+    }
+    ks_radix_sort_pairs(key, sum, l->n, (uint64_t *)(void *)l->e, (int64_t *)(void *)l->e + l->n);
+    for (size_t i = 0; i < l->n; i++) {
+        if (kept > 0 && l->e[kept - 1].key == key[i]) {
+            l->e[kept - 1].sum += sum[i];
+        } else {
+            l->e[kept].key = key[i];
+            l->e[kept++].sum = sum[i];
+        }
+    }
+    l->n = kept;
+    free(key);
+    free(sum);
+    return KS_OK;
+}
+
+/* The combining table's entries into the log, in order of first use.  A
+ * full log is compacted before it grows: input not grouped by firm logs a
+ * key many times, and would otherwise hold about an entry per row. */
 static int sumlog_spill(ks_ctx *ctx, ks_sumlog *l)
 {
+    if (l->n + l->nused > l->cap && l->n >= KS_SUMLOG_COMPACT_MIN) {
+        KS_CHECK(sumlog_compact(ctx, l));
+        l->compactions++;
+    }
     KS_CHECK(ks_reserve(ctx, &l->e, &l->cap, l->n + l->nused, sizeof *l->e, "aggregation log"));
     for (uint32_t i = 0; i < l->nused; i++) {
         ks_summap_entry *slot = &l->local[l->used[i]];

@@ -54,7 +54,8 @@ static inline uint64_t ks_mix64(uint64_t x)
  * product tend to come together) and a small table that combines the
  * entries of one firm while they stay in the caches; ks_sumlog_flush
  * appends them to the log (the caller flushes at each new firm, the table
- * itself when it is half full). */
+ * itself when it is half full).  A full log is compacted before it grows,
+ * so that input in any order needs about one entry per key. */
 typedef struct ks_sumlog {
     ks_summap_entry *e;     /* the log: n entries, room for cap */
     size_t n, cap;
@@ -63,7 +64,12 @@ typedef struct ks_sumlog {
     ks_summap_entry *local; /* the combining table: `slots` entries, a power of two */
     uint32_t *used;         /* its slots in use, nused of them */
     uint32_t slots, nused;
+    int compactions;        /* times the log was sorted and its keys combined */
 } ks_sumlog;
+
+/* A log is compacted (sorted, equal keys' sums added) when it is full and
+ * holds at least this many entries, before it grows. */
+#define KS_SUMLOG_COMPACT_MIN 4096
 
 /* expected: entries the log will likely hold (room is made for them at
  * once); slots: of the combining table (rounded up to a power of two). */

@@ -94,9 +94,10 @@ typedef struct ks_aggregates {
  * rank will hold, to make room in the flows log once. */
 int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg, size_t expected_flows);
 
-/* Records to expect from `bytes` of customs CSV: the `full` preset has one
- * per 300 bytes (36.3 M from 10.9 GB); the log grows beyond if need be. */
-#define KS_FLOWS_PER_CSV_BYTE (1.0 / 400.0)
+/* Records to make room for from `bytes` of customs CSV: the `full` preset
+ * has one per 300 bytes (36.3 M from 10.9 GB).  Room never written costs
+ * only address space; a log that fills is compacted, then grows. */
+#define KS_FLOWS_PER_CSV_BYTE (1.0 / 250.0)
 void ks_aggregates_free(ks_aggregates *agg);
 
 /* Per-year counts of the ingest report; index 0 is "no valid year". */

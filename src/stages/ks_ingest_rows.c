@@ -449,7 +449,7 @@ int ks_aggregates_init(ks_ctx *ctx, ks_aggregates *agg, size_t expected_flows)
     /* a firm's flows in one table of 4096 slots (spilled when half full);
      * its firm-year attributes have a few keys a year */
     for (int t = 0; t < KS_NAGG; t++)
-        KS_CHECK(ks_sumlog_init(ctx, &agg->table[t], t == KS_AGG_FLOWS ? expected_flows : expected_flows / 16,
+        KS_CHECK(ks_sumlog_init(ctx, &agg->table[t], t == KS_AGG_FLOWS ? expected_flows : expected_flows / 8,
                                 t == KS_AGG_FLOWS || t == KS_AGG_PARTNER ? 4096 : 256));
     return KS_OK;
 }

@@ -72,6 +72,37 @@ static void test_sumlog_totals(void)
     ks_sumlog_free(&l);
 }
 
+/* Keys in no order at all, through a log with little room: it is compacted
+ * (sorted, equal keys added) instead of growing with every entry, and every
+ * key's total is still right. */
+static void test_sumlog_compacts(void)
+{
+    ks_ctx ctx;
+    ks_sumlog l;
+    static int64_t total[KS_SUMLOG_COMPACT_MIN];
+    const uint64_t nkeys = KS_SUMLOG_COMPACT_MIN;
+    ks_ctx_init(&ctx, MPI_COMM_NULL);
+    CU_ASSERT_EQUAL_FATAL(ks_sumlog_init(&ctx, &l, nkeys, 64), KS_OK);
+    /* 40 rounds over every key, scattered, each add flushed at once (as a
+     * new firm at every row would): 40 entries a key without compaction */
+    for (uint64_t round = 0; round < 40; round++)
+        for (uint64_t i = 0; i < nkeys; i++) {
+            uint64_t k = (i * 2654435761u + round) % nkeys;
+            CU_ASSERT_EQUAL(ks_sumlog_add(&ctx, &l, k, (int64_t)(k + round)), KS_OK);
+            CU_ASSERT_EQUAL(ks_sumlog_flush(&ctx, &l), KS_OK);
+        }
+    CU_ASSERT(l.compactions > 0);
+    CU_ASSERT(l.cap <= 4 * nkeys);
+    for (size_t i = 0; i < l.n; i++) {
+        CU_ASSERT_FATAL(l.e[i].key < nkeys);
+        total[l.e[i].key] += l.e[i].sum;
+    }
+    /* key k: sum over rounds r of (k + r) = 40 k + 780 */
+    for (uint64_t k = 0; k < nkeys; k++)
+        CU_ASSERT_EQUAL(total[k], (int64_t)(40 * k + 780));
+    ks_sumlog_free(&l);
+}
+
 static void test_intern_dense_ids(void)
 {
     ks_ctx ctx;
@@ -103,6 +134,7 @@ int main(void)
     static const ks_test_case cases[] = {
         {"summap sums and sorts", test_summap_sums_and_sorts},
         {"sumlog totals", test_sumlog_totals},
+        {"sumlog compacts", test_sumlog_compacts},
         {"intern gives dense ids", test_intern_dense_ids},
         {NULL, NULL},
     };
