@@ -375,6 +375,73 @@ static void test_split_across_ranks(void)
     free(serial);
 }
 
+/* Fields whose ends fall at every offset of the reader's 64-byte blocks,
+ * fields longer than a block, a quoted field (with the delimiter and a
+ * doubled quote inside) in the middle of a record, CRLF and LF endings, and
+ * ranges that end at every length, with and without a final LF.  The input
+ * and its rendering are built side by side, so every field is known. */
+static void test_fields_across_blocks(void)
+{
+    ks_ctx ctx;
+    ks_buf in = {0}, want = {0};
+    int64_t line = 1;
+    ks_ctx_init(&ctx, MPI_COMM_NULL);
+    for (int r = 0; r < 300; r++) {
+        int la = r % 70, lb = (r * 7) % 131, quoted = r % 3 == 0, crlf = r % 5 == 0;
+        ks_buf_printf(&ctx, &want, "%lld@%zu:", (long long)line++, in.len);
+        for (int k = 0; k < la; k++) {
+            ks_buf_append(&ctx, &in, "a", 1);
+            ks_buf_append(&ctx, &want, "a", 1);
+        }
+        if (quoted) {
+            ks_buf_append(&ctx, &in, ",\"x,\"\"y\"", strlen(",\"x,\"\"y\""));
+            ks_buf_append(&ctx, &want, "|[x,\"y]", strlen("|[x,\"y]"));
+        }
+        ks_buf_append(&ctx, &in, ",", 1);
+        ks_buf_append(&ctx, &want, "|", 1);
+        for (int k = 0; k < lb; k++) {
+            ks_buf_append(&ctx, &in, k % 11 != 5 ? "b" : "\"", 1); /* a quote inside: literal */
+            ks_buf_append(&ctx, &want, k % 11 != 5 ? "b" : "\"", 1);
+        }
+        ks_buf_append(&ctx, &in, crlf ? "\r\n" : "\n", crlf ? 2 : 1);
+        ks_buf_append(&ctx, &want, "\n", 1);
+    }
+    {
+        char *got = render_range(in.data, in.len, ',', 0, 1);
+        CU_ASSERT_STRING_EQUAL(got, want.data);
+        if (strcmp(got, want.data) != 0) {
+            size_t k = 0;
+            while (got[k] == want.data[k])
+                k++;
+            fprintf(stderr, "\n  first difference at %zu:\n  got  %.80s\n  want %.80s\n", k,
+                    got + (k > 40 ? k - 40 : 0), want.data + (k > 40 ? k - 40 : 0));
+        }
+        free(got);
+    }
+    /* every range [0, len) that ends inside the last records: the reader
+     * stops at the range's end whatever the block */
+    for (size_t len = in.len - 200; len <= in.len; len++) {
+        ks_csv_reader *reader = NULL;
+        ks_csv_record rec;
+        int has = 1, records = 0;
+        size_t last_len = 0;
+        CU_ASSERT_FATAL(ks_csv_open_mem(&ctx, &reader, in.data, len, ',', 0, 1) == KS_OK);
+        while (has) {
+            CU_ASSERT_FATAL(ks_csv_next(&ctx, reader, &rec, &has) == KS_OK);
+            if (has) {
+                records++;
+                last_len = rec.fields[rec.nfields - 1].len;
+                CU_ASSERT(rec.fields[rec.nfields - 1].ptr + last_len <= in.data + len);
+            }
+        }
+        CU_ASSERT(ks_csv_consumed(reader) == len);
+        CU_ASSERT(records >= 298 && records <= 300);
+        ks_csv_close(reader);
+    }
+    ks_buf_free(&in);
+    ks_buf_free(&want);
+}
+
 static void test_bad_delimiter(void)
 {
     ks_ctx ctx;
@@ -403,6 +470,7 @@ int main(void)
         {"count quotes and newlines", test_counts},
         {"next record start", test_next_record_start},
         {"record split across a rank boundary", test_split_across_ranks},
+        {"fields across 64-byte blocks", test_fields_across_blocks},
         {"bad delimiter", test_bad_delimiter},
         {NULL, NULL},
     };
