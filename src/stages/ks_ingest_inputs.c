@@ -276,12 +276,15 @@ int ks_ingest_cut_pieces(ks_ctx *ctx, const ks_inputs *in, ks_piece **pieces, in
     KS_TRY(rc, ks_calloc(ctx, &head, (size_t)n + 1, sizeof *head, "pieces"), out);
     KS_TRY(rc, ks_calloc(ctx, &starts, (size_t)n * (size_t)nr + 1, sizeof *starts, "pieces"), out);
     /* 1. quotes and newlines in my raw share of each file, in one pass ->
-     *    the quote parity and the line number where my share starts */
+     *    the quote parity and the line number where the next ranks' shares
+     *    start.  A share that runs to the end of its file has no rank after
+     *    it there: it needs no count (with fewer ranks than files, most
+     *    shares are whole files, read once, by the parser). */
     for (int i = 0; i < n && rc == KS_OK; i++) {
         const char *map = NULL;
         raw_share(in, i, before, lo, hi, &a[i], &b[i]);
         before += in->files[i].size - in->files[i].data_begin;
-        if (a[i] == b[i])
+        if (a[i] == b[i] || b[i] == in->files[i].size)
             continue;
         rc = ks_ingest_map_file(ctx, &in->files[i], &map);
         if (rc == KS_OK) {
