@@ -721,6 +721,7 @@ static int sample_build(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
         memcpy(c->usable, s->keep, (size_t)pn->nrows);
     }
     int64_t *counts[KS_FIT_MAX_FE] = {NULL};
+    double t_lap = ks_now();
     int rc = check_y(ctx, pn, d, s);
     if (rc == KS_OK && d->link != KS_GLM_LPM)
         rc = drop_perfect(ctx, pn, d, s, counts);
@@ -730,7 +731,9 @@ static int sample_build(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
         free(counts[f]);
     KS_CHECK(rc);
     KS_CHECK(note_empty_levels(ctx, pn, d, filtered));
+    ks_debug_lap(ctx, "fit", "the sample's levels", &t_lap);
     KS_CHECK(ks_mpi_agree(ctx, compact(ctx, pn, d, s, scratch)));
+    ks_debug_lap(ctx, "fit", "the sample's rows in block order", &t_lap);
     KS_CHECK(count_sample(ctx, d));
     if (d->n == 0)
         return ks_fail(ctx, KS_EINPUT, "model %s: no rows in the estimation sample (where = '%s')",
@@ -744,6 +747,7 @@ int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec
     ks_sample s;
     uint8_t *filtered = NULL;
     int rc;
+    double t_lap = ks_now();
     memset(&s, 0, sizeof s);
     d->spec = m;
     d->link = m->link == KS_LINK_LOGIT ? KS_GLM_LOGIT : m->link == KS_LINK_LPM ? KS_GLM_LPM : KS_GLM_PROBIT;
@@ -755,13 +759,16 @@ int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec
         rc = design_buffer(ctx, scratch, 5, pn->nrows ? (size_t)pn->nrows : 1, 1, "sample", &filtered);
     if (rc == KS_OK)
         usable_rows(pn, d, &s, filtered);
+    ks_debug_lap(ctx, "fit", "the usable rows", &t_lap);
     rc = ks_mpi_agree(ctx, rc);
     if (rc == KS_OK && scratch && sample_cached(ctx, pn, d, &s, &scratch->sample))
         rc = ks_mpi_agree(ctx, sample_take(ctx, pn, d, scratch));
     else if (rc == KS_OK)
         rc = sample_build(ctx, pn, d, &s, filtered, scratch);
+    ks_debug_lap(ctx, "fit", "the sample", &t_lap);
     if (rc == KS_OK && m->standardize)
         rc = standardize(ctx, d);
+    ks_debug_lap(ctx, "fit", "standardized", &t_lap);
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &d->active, (size_t)d->p, sizeof(int), "active");
     for (int k = 0; rc == KS_OK && k < d->p; k++)
