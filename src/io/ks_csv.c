@@ -18,9 +18,6 @@
 
 #include "ks_mem.h"
 
-/* Byte classes of the unquoted-field scan. */
-enum { KS_CSV_PLAIN = 0, KS_CSV_DELIM = 1, KS_CSV_LF = 2 };
-
 /* How a field ended. */
 enum { KS_CSV_END_FIELD, KS_CSV_END_RECORD };
 
@@ -38,7 +35,6 @@ struct ks_csv_reader {
     char *scratch;
     size_t scratch_len;
     size_t scratch_cap;
-    unsigned char cls[256];
 };
 
 /* ---------------------------------------------------------------------- */
@@ -192,8 +188,6 @@ int ks_csv_open_mem(ks_ctx *ctx, ks_csv_reader **reader, const char *buf, size_t
     r->delim = (unsigned char)delimiter;
     r->base_offset = base_offset;
     r->line = first_line;
-    r->cls[(unsigned char)delimiter] = KS_CSV_DELIM;
-    r->cls['\n'] = KS_CSV_LF;
     /* customs rows have about a dozen fields: start with room for 64 */
     if (ks_reserve(ctx, &r->fields, &r->fields_cap, 64, sizeof *r->fields, "CSV fields") != KS_OK) {
         ks_csv_close(r);
@@ -350,7 +344,7 @@ static int ks_csv_quoted_field(ks_ctx *ctx, ks_csv_reader *r, size_t n, const un
         const unsigned char *t = p;
         size_t off;
         rec->malformed = 1;
-        while (t < end && r->cls[*t] == KS_CSV_PLAIN)
+        while (t < end && *t != r->delim && *t != '\n')
             t++;
         if (f->ptr) {
             off = r->scratch_len;
