@@ -184,16 +184,12 @@ static int text_verdict(ks_ctx *ctx, ks_row_parser *p, int kind, const char *s, 
     return KS_OK;
 }
 
-/* The local id of a firm (its id's bytes, valid UTF-8 and not empty). */
+/* The local id of a firm that is not the previous row's (its id's bytes,
+ * valid UTF-8 and not empty). */
 static int firm_of(ks_ctx *ctx, ks_row_parser *p, ks_aggregates *agg, const char *s, size_t len,
                    uint32_t *firm)
 {
-    int64_t kept;
     int is_new;
-    if (memo_hit(&p->last_firm, s, len, &kept)) {
-        *firm = (uint32_t)kept;
-        return KS_OK;
-    }
     KS_CHECK(ks_intern_get(ctx, &agg->firms, s, len, ks_hash64(s, len), firm, &is_new));
     memo_keep(&p->last_firm, s, len, *firm);
     return KS_OK;
@@ -218,8 +214,8 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
 {
     const ks_job *job = p->job;
     ks_csv_field fy, fid, fname, fflow, fhs, fval, fmode, fown, fcity;
-    int64_t year = 0, code = 0, city_code = 0, kept_firm;
-    int ndig = 0, city_ndig = 0, year_ok, v_flow, v_mode, v_own, v_name;
+    int64_t year = 0, code = 0, city_code = 0, kept_firm = 0;
+    int ndig = 0, city_ndig = 0, year_ok, same_firm, v_flow, v_mode, v_own, v_name;
     ks_parse_status year_st;
     *reason = KS_ROW_KEPT;
     row->year_idx = 0;
@@ -237,6 +233,7 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
         return KS_OK;
     }
     fid = field_of(f, rec, KS_F_FIRM_ID);
+    same_firm = memo_hit(&p->last_firm, fid.ptr, fid.len, &kept_firm);
     fname = field_of(f, rec, KS_F_FIRM_NAME);
     fflow = field_of(f, rec, KS_F_FLOW);
     fmode = field_of(f, rec, KS_F_TRADE_MODE);
@@ -251,8 +248,7 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
         KS_CHECK(partner_of(ctx, p, agg, fpartner.ptr, fpartner.len, &row->partner));
     }
     if (v_flow == -2 || v_mode == -2 || v_own == -2 || v_name == -2 || row->partner == -2 ||
-        (!memo_hit(&p->last_firm, fid.ptr, fid.len, &kept_firm) &&
-         !ks_text_is_utf8(fid.ptr, fid.len)) /* ids are ASCII in practice */) {
+        (!same_firm && !ks_text_is_utf8(fid.ptr, fid.len)) /* ids are ASCII in practice */) {
         *reason = KS_BAD_ENCODING;
         return KS_OK;
     }
@@ -289,7 +285,10 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
         *reason = KS_BAD_CITY_CODE;
         return KS_OK;
     }
-    KS_CHECK(firm_of(ctx, p, agg, fid.ptr, fid.len, &row->firm));
+    if (same_firm)
+        row->firm = (uint32_t)kept_firm;
+    else
+        KS_CHECK(firm_of(ctx, p, agg, fid.ptr, fid.len, &row->firm));
     row->flow = v_flow;
     row->hs6 = (int32_t)(ndig == 8 ? code / 100 : code);
     row->ownership = v_own;
