@@ -357,6 +357,63 @@ static void fold(const ks_glm_rows *d, const ks_v4 *lanes, int want_hessian, dou
 
 #undef KS_LANES
 
+/* The first entry of d->change at or after row i (binary search). */
+static int64_t first_change(const ks_glm_rows *d, int64_t i)
+{
+    int64_t lo = 0, hi = d->change ? d->nchange : 0;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (d->change[mid] < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The segments of rows [i0, i0 + n): seg[k] .. seg[k + 1] (chunk offsets)
+ * have equal levels; changed[k]: row i0 + seg[k] has other levels than the
+ * row before it.  From d->change (*next: its first entry not yet passed)
+ * when the design lists them, else by comparing every row's levels. */
+static int chunk_segments(const ks_glm_rows *d, int64_t i0, int n, int64_t *next, int *seg, int *changed)
+{
+    int nseg = 0;
+    if (d->change) {
+        int64_t k = *next;
+        seg[0] = 0;
+        changed[0] = k < d->nchange && d->change[k] == i0;
+        k += changed[0];
+        nseg = 1;
+        for (; k < d->nchange && d->change[k] < i0 + n; k++) {
+            seg[nseg] = (int)(d->change[k] - i0);
+            changed[nseg++] = 1;
+        }
+        *next = k;
+    } else {
+        for (int r = 0; r < n; r++) {
+            int differs = i0 + r > 0 && !same_levels(d->fe, d->nfe, i0 + r, i0 + r - 1);
+            if (r == 0 || differs) {
+                seg[nseg] = r;
+                changed[nseg++] = differs;
+            }
+        }
+    }
+    seg[nseg] = n;
+    return nseg;
+}
+
+int64_t ks_glm_level_changes(const int32_t *fe, int nfe, int64_t n, int64_t *change)
+{
+    int64_t m = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (!same_levels(fe, nfe, i, i - 1)) {
+            if (change)
+                change[m] = i;
+            m++;
+        }
+    return m;
+}
+
 void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, int64_t end,
                        int want_hessian, double *acc, double *work)
 {
@@ -369,21 +426,19 @@ void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, 
     memset(total, 0, sizeof *total * 2 * nlanes);
     bz[0] = 0.0; /* the base level's index is -1 */
     memcpy(bz + 1, beta, sizeof *bz * (size_t)p);
+    int64_t next = first_change(d, begin); /* d->change[next]: the next level change */
     for (int64_t i0 = begin; i0 < end; i0 += KS_GLM_CHUNK) {
         const int n = end - i0 < KS_GLM_CHUNK ? (int)(end - i0) : KS_GLM_CHUNK;
-        /* the chunk's segments of equal levels: the index, then the link
-         * for the whole chunk, then the sums segment by segment */
-        int seg[KS_GLM_CHUNK + 1], nseg = 0;
-        for (int r = 0; r < n; r++)
-            if (r == 0 || !same_levels(d->fe, nfe, i0 + r, i0 + r - 1))
-                seg[nseg++] = r;
-        seg[nseg] = n;
+        /* the chunk's segments of equal levels (changed: a run ends where
+         * the segment starts): the index, then the link for the whole
+         * chunk, then the sums segment by segment */
+        int seg[KS_GLM_CHUNK + 1], changed[KS_GLM_CHUNK], nseg = chunk_segments(d, i0, n, &next, seg, changed);
         for (int k = 0; k < nseg; k++)
             index_rows(d, i0 + seg[k], seg[k + 1] - seg[k], beta, bz, t + seg[k]);
         ks_glm_link_many(d->link, n, d->y + i0, t, d1, d2, ll, tmp);
         for (int k = 0; k < nseg; k++) {
             const int s0 = seg[k];
-            if (i0 + s0 > begin && !same_levels(d->fe, nfe, i0 + s0, i0 + s0 - 1))
+            if (i0 + s0 > begin && changed[k])
                 end_run(d, d->fe + (i0 + s0 - 1) * nfe, want_hessian, run, total, acc);
             dense_rows(d, i0 + s0, seg[k + 1] - s0, d1 + s0, d2 + s0, ll + s0, want_hessian, run);
         }

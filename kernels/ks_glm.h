@@ -29,6 +29,12 @@ typedef struct ks_glm_rows {
     int64_t ldx;       /* the column stride of x (the number of rows) */
     const double *y;   /* [n] */
     const int32_t *fe; /* [n][nfe] parameter index, or -1 for the base level */
+    /* The rows i > 0 whose levels differ from row i - 1's, ascending, or
+     * NULL: the kernel then compares the levels of every row itself.  A
+     * design evaluated many times lists them once (ks_glm_level_changes) and
+     * the kernel reads no row's levels but a run's first. */
+    const int64_t *change;
+    int64_t nchange;
 } ks_glm_rows;
 
 /* d log L_i / d xb and d2 log L_i / d xb2 with the log-likelihood itself.
@@ -151,6 +157,10 @@ void ks_glm_link_many(int link, int64_t n, const double *y, const double *t, dou
  * other are fast (the fixed effects are summed once per run of equal levels). */
 void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, int64_t end,
                        int want_hessian, double *acc, double *work);
+
+/* The rows i in [1, n) whose levels differ from row i - 1's into change
+ * (NULL: only counted); returns how many. */
+int64_t ks_glm_level_changes(const int32_t *fe, int nfe, int64_t n, int64_t *change);
 
 /* Fill the lower triangle of a p x p matrix from its upper triangle. */
 void ks_glm_symmetrize(double *h, int p);

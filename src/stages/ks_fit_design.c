@@ -741,6 +741,15 @@ static int sample_build(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
     return scratch ? ks_mpi_agree(ctx, sample_keep(ctx, d, &scratch->sample)) : KS_OK;
 }
 
+/* The rows where a run of equal levels starts (ks_glm.h), once per design. */
+static int level_changes(ks_ctx *ctx, ks_fit_design *d)
+{
+    d->nchange = ks_glm_level_changes(d->fe, d->nfe, d->n_local, NULL);
+    KS_CHECK(ks_calloc(ctx, &d->change, (size_t)d->nchange + 1, sizeof *d->change, "level changes"));
+    ks_glm_level_changes(d->fe, d->nfe, d->n_local, d->change);
+    return KS_OK;
+}
+
 int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec *m,
                         ks_fit_scratch *scratch, ks_fit_design *d)
 {
@@ -766,6 +775,8 @@ int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec
     else if (rc == KS_OK)
         rc = sample_build(ctx, pn, d, &s, filtered, scratch);
     ks_debug_lap(ctx, "fit", "the sample", &t_lap);
+    if (rc == KS_OK)
+        rc = ks_mpi_agree(ctx, level_changes(ctx, d));
     if (rc == KS_OK && m->standardize)
         rc = standardize(ctx, d);
     ks_debug_lap(ctx, "fit", "standardized", &t_lap);
@@ -791,6 +802,7 @@ void ks_fit_design_free(ks_fit_design *d)
         free(d->cl);
     }
     free(d->block_start);
+    free(d->change);
     free(d->active);
     ks_buf_free(&d->notes);
     memset(d, 0, sizeof *d);
@@ -806,4 +818,6 @@ void ks_fit_design_rows(const ks_fit_design *d, ks_glm_rows *rows)
     rows->ldx = d->n_local;
     rows->y = d->y;
     rows->fe = d->fe;
+    rows->change = d->change;
+    rows->nchange = d->nchange;
 }

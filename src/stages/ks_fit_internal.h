@@ -74,6 +74,9 @@ typedef struct ks_fit_design {
     double *x;                         /* by columns: x_j of row i at x[j * n_local + i] */
     double *y;
     int32_t *fe;                       /* [n_local][nfe] */
+    int64_t *change, nchange;          /* rows whose levels differ from the row before
+                                          (ks_glm_level_changes): listed once, read by
+                                          every evaluation instead of each row's levels */
     int64_t *cl;                       /* cluster ids, or NULL */
     int borrowed;                      /* x, y, fe, cl belong to a ks_fit_scratch */
     struct ks_fit_scratch *scratch;    /* the block sums' buffer to reuse, or NULL */

@@ -170,7 +170,7 @@ static const double HBETA[HP] = {0.2, 0.4, -0.1, 0.3, -0.2, 0.5};
 
 static void check_hand_rows(int link, const double ll_i[2], const double d1_i[2], const double d2_i[2])
 {
-    ks_glm_rows d = {link, 2, 2, HP, HX, 2, HY, HFE};
+    ks_glm_rows d = {link, 2, 2, HP, HX, 2, HY, HFE, NULL, 0};
     double acc[1 + HP + HP * HP], want_g[HP] = {0}, want_h[HP * HP] = {0};
     CHECK_REL(ks_glm_index(&d, 0, HBETA), -0.1, 1e-15);
     CHECK_REL(ks_glm_index(&d, 1, HBETA), 0.7, 1e-15);
@@ -291,7 +291,7 @@ static void test_block_determinism(void)
     ks_ctx ctx;
     ks_ctx_init(&ctx, MPI_COMM_NULL);
     for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++) {
-        ks_glm_rows rows = {link, NX, NFE, p, x, N, y, fe};
+        ks_glm_rows rows = {link, NX, NFE, p, x, N, y, fe, NULL, 0};
         blk_arg a = {&rows, beta};
         omp_set_num_threads(1);
         CU_ASSERT(ks_fit_reduce(&ctx, &d, nacc, blk_fn, &a, r1) == KS_OK);
@@ -340,15 +340,20 @@ static void test_runs_of_levels(void)
     double *acc = calloc((size_t)nacc, sizeof *acc), *want = calloc((size_t)nacc, sizeof *want);
     int32_t *fe = malloc(sizeof *fe * N * NFE);
     CU_ASSERT_FATAL(x && y && beta && acc && want && fe);
+    int64_t *change = malloc(sizeof *change * N), nchange = 0;
+    CU_ASSERT_FATAL(change != NULL);
     uint64_t s = 777;
     int32_t lev[NFE] = {-1, -1, -1};
     for (int64_t i = 0, left = 0; i < N; i++, left--) {
         if (left <= 0) { /* a new run: new levels, 1 to 700 rows */
+            int32_t was[NFE] = {lev[0], lev[1], lev[2]};
             int a = (int)(lcg(&s) % LA), b = (int)(lcg(&s) % LB), c = (int)(lcg(&s) % LC);
             lev[0] = a == 0 ? -1 : NX + a;
             lev[1] = b == 0 ? -1 : NX + (LA - 1) + b;
             lev[2] = c == 0 ? -1 : NX + (LA - 1) + (LB - 1) + c;
             left = 1 + (int64_t)(lcg(&s) % 700);
+            if (i > 0 && memcmp(was, lev, sizeof lev) != 0) /* a draw may repeat the levels */
+                change[nchange++] = i;
         }
         for (int f = 0; f < NFE; f++)
             fe[i * NFE + f] = lev[f];
@@ -360,7 +365,7 @@ static void test_runs_of_levels(void)
         beta[k] = 0.07 * (k % 5) - 0.1;
     for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++)
         for (int hessian = 0; hessian <= 1; hessian++) {
-            ks_glm_rows d = {link, NX, NFE, p, x, N, y, fe};
+            ks_glm_rows d = {link, NX, NFE, p, x, N, y, fe, NULL, 0};
             memset(want, 0, sizeof *want * (size_t)nacc);
             for (int64_t i = 0; i < N; i++) {
                 int idx[KS_GLM_MAX_NZ];
@@ -384,7 +389,31 @@ static void test_runs_of_levels(void)
             if (worst > 1e-12 * scale)
                 fprintf(stderr, "\n  link %d hessian %d: max |diff| %.3g of %.3g\n", link, hessian, worst, scale);
             CU_ASSERT(worst <= 1e-12 * scale);
+            /* the design's list of level changes: the same bits as comparing
+             * every row's levels, for ranges that start and end inside runs */
+            static const int64_t ranges[][2] = {{0, N}, {1, N}, {313, 4099}, {2048, 2049}, {700, 700}};
+            d.change = change;
+            d.nchange = nchange;
+            for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+                ks_glm_rows plain = d;
+                plain.change = NULL;
+                plain.nchange = 0;
+                memset(acc, 0, sizeof *acc * (size_t)nacc);
+                memset(want, 0, sizeof *want * (size_t)nacc);
+                glm_acc(&d, beta, ranges[r][0], ranges[r][1], hessian, acc);
+                glm_acc(&plain, beta, ranges[r][0], ranges[r][1], hessian, want);
+                CU_ASSERT(memcmp(acc, want, sizeof *acc * (size_t)nacc) == 0);
+            }
         }
+    /* ks_glm_level_changes finds the generator's changes */
+    int64_t *found = malloc(sizeof *found * N);
+    CU_ASSERT_FATAL(found != NULL);
+    CU_ASSERT(nchange > 10);
+    CU_ASSERT(ks_glm_level_changes(fe, NFE, N, NULL) == nchange);
+    CU_ASSERT(ks_glm_level_changes(fe, NFE, N, found) == nchange);
+    CU_ASSERT(memcmp(found, change, sizeof *found * (size_t)nchange) == 0);
+    free(found);
+    free(change);
     free(x);
     free(y);
     free(beta);
