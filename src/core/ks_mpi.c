@@ -2,6 +2,7 @@
 #include "ks_mpi.h"
 
 #include <string.h>
+#include <time.h>
 
 #define MPI_TRY(ctx, call)                                                        \
     do {                                                                          \
@@ -14,15 +15,10 @@
         }                                                                         \
     } while (0)
 
-int ks_mpi_agree(ks_ctx *ctx, int local_rc)
+/* The lowest failing rank's code and message on every rank (out: the
+ * MINLOC of ks_mpi_agree). */
+static int agree_outcome(ks_ctx *ctx, int local_rc, const int out[2])
 {
-    int in[2], out[2];
-    if (ctx->comm == MPI_COMM_NULL || ctx->nranks == 1)
-        return local_rc;
-    /* MINLOC over (failed ? rank : nranks) finds the lowest failing rank. */
-    in[0] = local_rc != KS_OK ? ctx->rank : ctx->nranks;
-    in[1] = ctx->rank;
-    MPI_TRY(ctx, MPI_Allreduce(in, out, 1, MPI_2INT, MPI_MINLOC, ctx->comm));
     if (out[0] == ctx->nranks)
         return KS_OK;
     {
@@ -39,6 +35,37 @@ int ks_mpi_agree(ks_ctx *ctx, int local_rc)
         ctx->code = code;
         return code;
     }
+}
+
+int ks_mpi_agree(ks_ctx *ctx, int local_rc)
+{
+    int in[2], out[2];
+    if (ctx->comm == MPI_COMM_NULL || ctx->nranks == 1)
+        return local_rc;
+    /* MINLOC over (failed ? rank : nranks) finds the lowest failing rank. */
+    in[0] = local_rc != KS_OK ? ctx->rank : ctx->nranks;
+    in[1] = ctx->rank;
+    MPI_TRY(ctx, MPI_Allreduce(in, out, 1, MPI_2INT, MPI_MINLOC, ctx->comm));
+    return agree_outcome(ctx, local_rc, out);
+}
+
+int ks_mpi_agree_idle(ks_ctx *ctx, int local_rc)
+{
+    const struct timespec nap = {0, 200000}; /* 0.2 ms: next to a wait of 0.1 s or more */
+    int in[2], out[2], done = 0;
+    MPI_Request req;
+    if (ctx->comm == MPI_COMM_NULL || ctx->nranks == 1)
+        return local_rc;
+    in[0] = local_rc != KS_OK ? ctx->rank : ctx->nranks;
+    in[1] = ctx->rank;
+    MPI_TRY(ctx, MPI_Iallreduce(in, out, 1, MPI_2INT, MPI_MINLOC, ctx->comm, &req));
+    for (;;) {
+        MPI_TRY(ctx, MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+        if (done)
+            break;
+        nanosleep(&nap, NULL);
+    }
+    return agree_outcome(ctx, local_rc, out);
 }
 
 int ks_mpi_stop_requested(ks_ctx *ctx, int *stop)

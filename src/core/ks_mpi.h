@@ -12,6 +12,11 @@
 #include "ks_error.h"
 
 int ks_mpi_agree(ks_ctx *ctx, int local_rc);
+/* ks_mpi_agree after work that one rank does alone (the report's page and
+ * its gnuplot processes): the others wait asleep, polling every 0.2 ms,
+ * instead of spinning in MPI on a core the lone rank's child processes
+ * need (Open MPI busy-polls while it waits). */
+int ks_mpi_agree_idle(ks_ctx *ctx, int local_rc);
 
 /* Collective: has any rank been asked to stop (ctx->stop, set by a signal)?
  * *stop = 1 on every rank when one was; a signal arrives at the ranks at

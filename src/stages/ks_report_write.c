@@ -307,7 +307,7 @@ int ks_report_write(ks_ctx *ctx, const ks_job *job, const ks_report_result *r, c
             prc = ks_fail(ctx, KS_EIO, "cannot resolve the workdir %s: %s", job->workdir, strerror(errno));
         if (prc == KS_OK && ctx->rank == 0)
             prc = ks_report_page(ctx, job, abs, stamp);
-        rc = ks_mpi_agree(ctx, prc);
+        rc = ks_mpi_agree_idle(ctx, prc);
     }
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, ks_stamp_write_h5(ctx, g, stamp));
