@@ -119,6 +119,31 @@ void ks_glm_link_many(int link, int64_t n, const double *y, const double *t, dou
     }
 }
 
+/* The link's values at t = 0, where every index is 0 (Newton's first
+ * evaluation, at beta = 0): no erfc, exp or log, and the exact values.
+ * Probit: Phi(0) = 1/2, lambda = phi(0)/Phi(0) = sqrt(2/pi), d2 = -2/pi;
+ * logit: p = 1/2; both log-likelihoods log(1/2).  LPM: r = y. */
+KS_ROW_LOOP static void link_at_zero(int link, int64_t n, const double *restrict y, double *restrict d1,
+                                     double *restrict d2, double *restrict ll)
+{
+    for (int64_t i = 0; i < n; i++) {
+        const double q = y[i] > 0.5 ? 1.0 : -1.0;
+        if (link == KS_GLM_PROBIT) {
+            d1[i] = q * 0.79788456080286535588;
+            d2[i] = -0.63661977236758134308;
+            ll[i] = -0.69314718055994530942;
+        } else if (link == KS_GLM_LOGIT) {
+            d1[i] = y[i] - 0.5;
+            d2[i] = -0.25;
+            ll[i] = -0.69314718055994530942;
+        } else {
+            d1[i] = y[i];
+            d2[i] = -1.0;
+            ll[i] = -0.5 * y[i] * y[i];
+        }
+    }
+}
+
 /* ---- sums ---- */
 
 /* t[r] = c + x_0 b_0 + x_1 b_1 + ... for a constant NX, left to right: one
@@ -427,15 +452,22 @@ void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, 
     bz[0] = 0.0; /* the base level's index is -1 */
     memcpy(bz + 1, beta, sizeof *bz * (size_t)p);
     int64_t next = first_change(d, begin); /* d->change[next]: the next level change */
+    int at_zero = 1;
+    for (int k = 0; k < p; k++)
+        at_zero &= beta[k] == 0.0;
     for (int64_t i0 = begin; i0 < end; i0 += KS_GLM_CHUNK) {
         const int n = end - i0 < KS_GLM_CHUNK ? (int)(end - i0) : KS_GLM_CHUNK;
         /* the chunk's segments of equal levels (changed: a run ends where
          * the segment starts): the index, then the link for the whole
          * chunk, then the sums segment by segment */
         int seg[KS_GLM_CHUNK + 1], changed[KS_GLM_CHUNK], nseg = chunk_segments(d, i0, n, &next, seg, changed);
-        for (int k = 0; k < nseg; k++)
-            index_rows(d, i0 + seg[k], seg[k + 1] - seg[k], beta, bz, t + seg[k]);
-        ks_glm_link_many(d->link, n, d->y + i0, t, d1, d2, ll, tmp);
+        if (at_zero) {
+            link_at_zero(d->link, n, d->y + i0, d1, d2, ll);
+        } else {
+            for (int k = 0; k < nseg; k++)
+                index_rows(d, i0 + seg[k], seg[k + 1] - seg[k], beta, bz, t + seg[k]);
+            ks_glm_link_many(d->link, n, d->y + i0, t, d1, d2, ll, tmp);
+        }
         for (int k = 0; k < nseg; k++) {
             const int s0 = seg[k];
             if (i0 + s0 > begin && changed[k])

@@ -331,7 +331,8 @@ static void test_block_determinism(void)
  * of 1 to 700 rows crossing the kernel's chunks, and three fixed effects with
  * base levels: the sums against the definition, g = sum d1_i z_i and
  * H = sum d2_i z_i z_i' with z_i written out densely (ks_glm_nz) and d1, d2
- * from ks_glm_row, for every link, with and without the Hessian. */
+ * from ks_glm_row, for every link, with and without the Hessian, at some beta
+ * and at beta = 0 (where the kernel takes the link's exact values at 0). */
 static void test_runs_of_levels(void)
 {
     enum { N = 9001, NX = 2, NFE = 3, LA = 3, LB = 5, LC = 4 };
@@ -361,10 +362,12 @@ static void test_runs_of_levels(void)
             x[j * N + i] = (double)lcg(&s) / 9007199254740992.0 * 3.0 - 1.5;
         y[i] = (double)(lcg(&s) & 1);
     }
-    for (int k = 0; k < p; k++)
-        beta[k] = 0.07 * (k % 5) - 0.1;
+    /* at beta = 0 too: Newton's first evaluation, which skips the link's functions */
+    for (int zero = 0; zero <= 1; zero++)
     for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++)
         for (int hessian = 0; hessian <= 1; hessian++) {
+            for (int k = 0; k < p; k++)
+                beta[k] = zero ? 0.0 : 0.07 * (k % 5) - 0.1;
             ks_glm_rows d = {link, NX, NFE, p, x, N, y, fe, NULL, 0};
             memset(want, 0, sizeof *want * (size_t)nacc);
             for (int64_t i = 0; i < N; i++) {
@@ -387,7 +390,8 @@ static void test_runs_of_levels(void)
                 scale = fmax(scale, fabs(want[k]));
             }
             if (worst > 1e-12 * scale)
-                fprintf(stderr, "\n  link %d hessian %d: max |diff| %.3g of %.3g\n", link, hessian, worst, scale);
+                fprintf(stderr, "\n  link %d hessian %d beta %s: max |diff| %.3g of %.3g\n", link, hessian,
+                        zero ? "0" : "!= 0", worst, scale);
             CU_ASSERT(worst <= 1e-12 * scale);
             /* the design's list of level changes: the same bits as comparing
              * every row's levels, for ranges that start and end inside runs */
