@@ -373,26 +373,29 @@ static const double *block_column(const ks_fit_panel *pn, int c, int64_t r0, int
     return ks_fit_values(pn, c, r0, len, buf);
 }
 
-/* The x columns of design rows k0 .. k0 + m, which are the rows r0 + off[i]
- * of the block from r0 (len rows), one column at a time.
- * tmp: 2 x KS_FIT_BLOCK. */
+/* x column j of design rows k0 .. k0 + m, which are the rows r0 + off[i] of
+ * the block from r0 (len rows).  tmp: 2 x KS_FIT_BLOCK. */
+static void copy_x_column(const ks_fit_panel *pn, ks_fit_design *d, int j, const uint16_t *off, int64_t m,
+                          int64_t k0, int64_t r0, int64_t len, double *tmp)
+{
+    const double *a = block_column(pn, d->factor[j][0], r0, len, tmp);
+    double *dst = d->x + j * d->n_local + k0; /* by columns: ks_glm.h */
+    if (d->factor[j][1] >= 0) {
+        const double *b = block_column(pn, d->factor[j][1], r0, len, tmp + KS_FIT_BLOCK);
+        for (int64_t i = 0; i < m; i++)
+            dst[i] = a[off[i]] * b[off[i]];
+    } else {
+        for (int64_t i = 0; i < m; i++)
+            dst[i] = a[off[i]];
+    }
+}
+
+/* Every x column of those rows, one column at a time. */
 static void copy_x(const ks_fit_panel *pn, ks_fit_design *d, const uint16_t *off, int64_t m,
                    int64_t k0, int64_t r0, int64_t len, double *tmp)
 {
-    const int64_t n = d->n_local;
-    double *tmp_b = tmp + KS_FIT_BLOCK;
-    for (int j = 0; j < d->nx; j++) {
-        const double *a = block_column(pn, d->factor[j][0], r0, len, tmp);
-        double *dst = d->x + j * n + k0; /* by columns: ks_glm.h */
-        if (d->factor[j][1] >= 0) {
-            const double *b = block_column(pn, d->factor[j][1], r0, len, tmp_b);
-            for (int64_t i = 0; i < m; i++)
-                dst[i] = a[off[i]] * b[off[i]];
-        } else {
-            for (int64_t i = 0; i < m; i++)
-                dst[i] = a[off[i]];
-        }
-    }
+    for (int j = 0; j < d->nx; j++)
+        copy_x_column(pn, d, j, off, m, k0, r0, len, tmp);
 }
 
 /* The outcome, fixed-effect parameters and clusters of the same rows. */
@@ -534,6 +537,7 @@ static void sample_forget(ks_fit_sample_cache *c)
     free(c->block_start);
     c->block_start = NULL;
     ks_buf_free(&c->notes);
+    c->xheld = 0;
     c->valid = 0;
 }
 
@@ -561,6 +565,16 @@ void ks_fit_scratch_free(ks_fit_scratch *s)
     memset(s, 0, sizeof *s);
 }
 
+/* The scratch now holds d's x columns as gathered. */
+static void held_x(const ks_fit_design *d, ks_fit_sample_cache *c)
+{
+    for (int j = 0; j < d->nx; j++) {
+        c->xfactor[j][0] = d->factor[j][0];
+        c->xfactor[j][1] = d->factor[j][1];
+    }
+    c->xheld = d->nx;
+}
+
 /* d's sample (built in full) into the cache. */
 static int sample_keep(ks_ctx *ctx, const ks_fit_design *d, ks_fit_sample_cache *c)
 {
@@ -580,6 +594,7 @@ static int sample_keep(ks_ctx *ctx, const ks_fit_design *d, ks_fit_sample_cache 
     c->n_local = d->n_local;
     c->n = d->n;
     c->n_pos = d->n_pos;
+    held_x(d, c);
     c->valid = 1;
     return KS_OK;
 }
@@ -600,6 +615,69 @@ static void sample_renumber(ks_fit_sample_cache *c, int32_t *fe, int nfe, int nx
             fe[i] += shift;
     c->p += shift;
     c->nx = nx;
+}
+
+/* Whether held column k is x term j of d: the same factors, in either order
+ * (a product is commutative in floating point too). */
+static int holds_term(const ks_fit_sample_cache *c, int k, const ks_fit_design *d, int j)
+{
+    const int *h = c->xfactor[k], *f = d->factor[j];
+    return (h[0] == f[0] && h[1] == f[1]) || (h[1] >= 0 && h[0] == f[1] && h[1] == f[0]);
+}
+
+/* Design x column j gathered from the panel for every block. */
+static void gather_x_column(const ks_fit_panel *pn, ks_fit_design *d, const ks_fit_sample_cache *c, int j,
+                            double *tmp)
+{
+    for (int64_t b = 0; b < d->nblocks; b++) {
+        int64_t r0 = b * KS_FIT_BLOCK, r1 = r0 + KS_FIT_BLOCK, k0 = d->block_start[b];
+        if (r1 > pn->nrows)
+            r1 = pn->nrows;
+        copy_x_column(pn, d, j, c->offset + k0, d->block_start[b + 1] - k0, k0, r0, r1 - r0, tmp);
+    }
+}
+
+/* d's x columns on the cached sample: a term the scratch already holds
+ * stays where it is or is moved (one sequential copy), the others are
+ * gathered from the panel (a jump per row).  Table 1's models (2)-(5) add
+ * or drop one term at a time, so most columns are kept.  A column is
+ * overwritten only after every column moving out of it has moved; a cycle
+ * of moves is broken by gathering one of its columns. */
+static void take_x(const ks_fit_panel *pn, ks_fit_design *d, ks_fit_sample_cache *c, double *tmp)
+{
+    const int64_t n = d->n_local;
+    int src[KS_FIT_MAX_X], done[KS_FIT_MAX_X] = {0}, left = d->nx;
+    for (int j = 0; j < d->nx; j++) {
+        src[j] = -1;
+        for (int k = 0; k < c->xheld && src[j] < 0; k++)
+            if (holds_term(c, k, d, j))
+                src[j] = k;
+    }
+    while (left > 0) {
+        int moved = 0;
+        for (int j = 0; j < d->nx; j++) {
+            int read_later = 0;
+            if (done[j])
+                continue;
+            for (int k = 0; k < d->nx; k++)
+                read_later |= !done[k] && k != j && src[k] == j;
+            if (read_later && src[j] != j)
+                continue;
+            if (src[j] < 0)
+                gather_x_column(pn, d, c, j, tmp);
+            else if (src[j] != j)
+                memmove(d->x + j * n, d->x + src[j] * n, sizeof *d->x * (size_t)n);
+            done[j] = 1;
+            left--;
+            moved = 1;
+        }
+        for (int j = 0; !moved && j < d->nx; j++)
+            if (!done[j]) { /* a cycle: this column comes from the panel instead */
+                src[j] = -1;
+                break;
+            }
+    }
+    held_x(d, c);
 }
 
 /* The cached sample into d, and d's x columns gathered from the panel. */
@@ -625,12 +703,7 @@ static int sample_take(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, ks
         KS_CHECK(ks_buf_append(ctx, &d->notes, c->notes.data, c->notes.len));
     KS_CHECK(design_buffers(ctx, d, scratch)); /* y, fe and cl: the cached sample's, as they are */
     KS_CHECK(ks_calloc(ctx, &column, 2 * KS_FIT_BLOCK, sizeof *column, "block columns"));
-    for (int64_t b = 0; b < d->nblocks; b++) {
-        int64_t r0 = b * KS_FIT_BLOCK, r1 = r0 + KS_FIT_BLOCK, k0 = d->block_start[b];
-        if (r1 > pn->nrows)
-            r1 = pn->nrows;
-        copy_x(pn, d, c->offset + k0, d->block_start[b + 1] - k0, k0, r0, r1 - r0, column);
-    }
+    take_x(pn, d, c, column);
     free(column);
     ks_info(ctx, "fit: model %s: the sample of model %s", d->spec->name, c->spec->name);
     return KS_OK;
@@ -777,8 +850,11 @@ int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec
     ks_debug_lap(ctx, "fit", "the sample", &t_lap);
     if (rc == KS_OK)
         rc = ks_mpi_agree(ctx, level_changes(ctx, d));
-    if (rc == KS_OK && m->standardize)
+    if (rc == KS_OK && m->standardize) {
+        if (scratch) /* its x columns are standardized in place */
+            scratch->sample.xheld = 0;
         rc = standardize(ctx, d);
+    }
     ks_debug_lap(ctx, "fit", "standardized", &t_lap);
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &d->active, (size_t)d->p, sizeof(int), "active");

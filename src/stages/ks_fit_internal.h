@@ -110,6 +110,12 @@ typedef struct ks_fit_sample_cache {
     int64_t n_local, n, n_pos;
     int64_t *block_start;              /* [nblocks + 1] */
     ks_buf notes;                      /* the sample's notes (levels dropped) */
+    /* The x columns the scratch holds for this sample as gathered (not
+     * standardized): column j is the product of panel columns xfactor[j]
+     * ([1] = -1: one column).  The next model on the sample moves or keeps
+     * them instead of gathering them again. */
+    int xheld;
+    int xfactor[KS_FIT_MAX_X][2];
 } ks_fit_sample_cache;
 
 /* Memory the designs of successive models reuse (x, y, fe, cl): a fresh
