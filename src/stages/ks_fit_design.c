@@ -537,6 +537,9 @@ static void sample_forget(ks_fit_sample_cache *c)
     free(c->block_start);
     c->block_start = NULL;
     ks_buf_free(&c->notes);
+    free(c->change);
+    c->change = NULL;
+    c->nchange = 0;
     c->xheld = 0;
     c->valid = 0;
 }
@@ -815,11 +818,19 @@ static int sample_build(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
 }
 
 /* The rows where a run of equal levels starts (ks_glm.h), once per design. */
-static int level_changes(ks_ctx *ctx, ks_fit_design *d)
+static int level_changes(ks_ctx *ctx, ks_fit_design *d, ks_fit_sample_cache *c)
 {
+    if (c && c->valid && c->change) { /* the cached sample's: renumbering keeps them */
+        d->nchange = c->nchange;
+        return copy_array(ctx, &d->change, c->change, (size_t)c->nchange, sizeof *d->change);
+    }
     d->nchange = ks_glm_level_changes(d->fe, d->nfe, d->n_local, NULL);
     KS_CHECK(ks_calloc(ctx, &d->change, (size_t)d->nchange + 1, sizeof *d->change, "level changes"));
     ks_glm_level_changes(d->fe, d->nfe, d->n_local, d->change);
+    if (c && c->valid) {
+        c->nchange = d->nchange;
+        KS_CHECK(copy_array(ctx, &c->change, d->change, (size_t)d->nchange, sizeof *c->change));
+    }
     return KS_OK;
 }
 
@@ -849,7 +860,7 @@ int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec
         rc = sample_build(ctx, pn, d, &s, filtered, scratch);
     ks_debug_lap(ctx, "fit", "the sample", &t_lap);
     if (rc == KS_OK)
-        rc = ks_mpi_agree(ctx, level_changes(ctx, d));
+        rc = ks_mpi_agree(ctx, level_changes(ctx, d, scratch ? &scratch->sample : NULL));
     if (rc == KS_OK && m->standardize) {
         if (scratch) /* its x columns are standardized in place */
             scratch->sample.xheld = 0;

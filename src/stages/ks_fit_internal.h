@@ -116,6 +116,7 @@ typedef struct ks_fit_sample_cache {
      * them instead of gathering them again. */
     int xheld;
     int xfactor[KS_FIT_MAX_X][2];
+    int64_t *change, nchange;          /* the sample's level changes, or NULL */
 } ks_fit_sample_cache;
 
 /* Memory the designs of successive models reuse (x, y, fe, cl): a fresh
