@@ -165,35 +165,55 @@ static int check_y(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d, 
     return ks_mpi_agree(ctx, KS_OK);
 }
 
+/* The level passes below read a column a chunk at a time as doubles
+ * (ks_fit_values: a vectorised conversion of the stored integers), not a
+ * row at a time through ks_fit_value, whose switch on the column's type
+ * cost more than the counting. */
+
 /* Global min and max of fixed effect f over the kept rows. */
 static int fe_range(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s, int f)
 {
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    const int col = d->fe_col[f];
-    for (int64_t r = 0; r < pn->nrows; r++)
-        if (s->keep[r]) {
-            double c = ks_fit_value(pn, col, r);
-            if (c != floor(c))
-                return ks_mpi_agree(ctx, ks_fail(ctx, KS_EINPUT, "model %s: fixed effect %s "
-                                    "holds %g, not an integer", d->spec->name, pn->names[col], c));
-            if ((int64_t)c < lo)
-                lo = (int64_t)c;
-            if ((int64_t)c > hi)
-                hi = (int64_t)c;
+    double lo = INFINITY, hi = -INFINITY, buf[KS_MASK_CHUNK];
+    int64_t ilo, ihi;
+    uint8_t fractional = 0;
+    const int col = d->fe_col[f], stored_as_double = pn->type[col] == KS_FIT_F64;
+    for (int64_t r0 = 0; r0 < pn->nrows; r0 += KS_MASK_CHUNK) {
+        const int64_t n = pn->nrows - r0 < KS_MASK_CHUNK ? pn->nrows - r0 : KS_MASK_CHUNK;
+        const double *c = ks_fit_values(pn, col, r0, n, buf);
+        const uint8_t *keep = s->keep + r0;
+        for (int64_t i = 0; i < n; i++) { /* no branch, no libm call: vectorised */
+            lo = keep[i] && c[i] < lo ? c[i] : lo;
+            hi = keep[i] && c[i] > hi ? c[i] : hi;
         }
-    KS_CHECK(ks_mpi_agree(ctx, KS_OK));
-    KS_CHECK(ks_mpi_min_i64(ctx, &lo, 1));
-    KS_CHECK(ks_mpi_max_i64(ctx, &hi, 1));
-    if (lo > hi) {
-        lo = 0;
-        hi = 0;
+        /* a double below 2^52 in magnitude is an integer when it survives
+         * the round trip through int64 (above, every double is one) */
+        for (int64_t i = 0; stored_as_double && i < n; i++) {
+            const double small = fabs(c[i]) < 4503599627370496.0 ? c[i] : 0.0;
+            fractional |= (uint8_t)(keep[i] & (small != c[i] ? 0 : small != (double)(int64_t)small));
+        }
     }
-    if (hi - lo >= 10000000)
+    for (int64_t r = 0; fractional && r < pn->nrows; r++) { /* the first one, for the message */
+        double c = ks_fit_value(pn, col, r);
+        if (s->keep[r] && c != floor(c))
+            return ks_mpi_agree(ctx, ks_fail(ctx, KS_EINPUT, "model %s: fixed effect %s holds %g at row "
+                                             "%lld of /panel, not an integer", d->spec->name,
+                                             pn->names[col], c, (long long)(pn->row0 + r)));
+    }
+    KS_CHECK(ks_mpi_agree(ctx, KS_OK));
+    ilo = lo <= hi ? (int64_t)lo : INT64_MAX;
+    ihi = lo <= hi ? (int64_t)hi : INT64_MIN;
+    KS_CHECK(ks_mpi_min_i64(ctx, &ilo, 1));
+    KS_CHECK(ks_mpi_max_i64(ctx, &ihi, 1));
+    if (ilo > ihi) {
+        ilo = 0;
+        ihi = 0;
+    }
+    if (ihi - ilo >= 10000000)
         return ks_fail(ctx, KS_EUSAGE, "model %s: fixed effect %s spans %lld..%lld; more than 10^7 "
                        "levels is not a fixed effect this solver handles", d->spec->name,
-                       pn->names[d->fe_col[f]], (long long)lo, (long long)hi);
-    d->fe_min[f] = lo;
-    d->fe_range[f] = hi - lo + 1;
+                       pn->names[d->fe_col[f]], (long long)ilo, (long long)ihi);
+    d->fe_min[f] = ilo;
+    d->fe_range[f] = ihi - ilo + 1;
     return KS_OK;
 }
 
@@ -201,16 +221,57 @@ static int fe_range(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const
 static int fe_counts(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s,
                      int f, int64_t *cnt, int64_t *pos)
 {
-    memset(cnt, 0, sizeof *cnt * (size_t)d->fe_range[f]);
-    memset(pos, 0, sizeof *pos * (size_t)d->fe_range[f]);
-    for (int64_t r = 0; r < pn->nrows; r++)
-        if (s->keep[r]) {
-            int64_t l = (int64_t)ks_fit_value(pn, d->fe_col[f], r) - d->fe_min[f];
-            cnt[l]++;
-            pos[l] += ks_fit_value(pn, s->ycol, r) != 0.0;
+    double lbuf[KS_MASK_CHUNK], ybuf[KS_MASK_CHUNK];
+    const double lo = (double)d->fe_min[f];
+    const int64_t range = d->fe_range[f];
+    /* Consecutive rows mostly share a level (a firm's years, its industry):
+     * one counter would wait for its own last increment at every row, so
+     * rows take turns over NCOPY copies of the counters, added up after. */
+    enum { NCOPY = 4 };
+    const int ncopy = range <= 65536 ? NCOPY : 1;
+    int64_t *cc = NULL;
+    KS_CHECK(ks_calloc(ctx, &cc, 2 * (size_t)ncopy * (size_t)range, sizeof *cc, "fe counts"));
+    for (int64_t r0 = 0; r0 < pn->nrows; r0 += KS_MASK_CHUNK) {
+        const int64_t n = pn->nrows - r0 < KS_MASK_CHUNK ? pn->nrows - r0 : KS_MASK_CHUNK;
+        const double *level = ks_fit_values(pn, d->fe_col[f], r0, n, lbuf);
+        const double *y = ks_fit_values(pn, s->ycol, r0, n, ybuf);
+        const uint8_t *keep = s->keep + r0;
+        for (int64_t i = 0; i < n; i++)
+            if (keep[i]) {
+                int64_t *c = cc + 2 * (range * (ncopy == 1 ? 0 : i % NCOPY) + (int64_t)(level[i] - lo));
+                c[0]++;
+                c[1] += y[i] != 0.0;
+            }
+    }
+    for (int64_t l = 0; l < range; l++) {
+        cnt[l] = pos[l] = 0;
+        for (int k = 0; k < ncopy; k++) {
+            cnt[l] += cc[2 * (range * k + l)];
+            pos[l] += cc[2 * (range * k + l) + 1];
         }
+    }
+    free(cc);
     KS_CHECK(ks_mpi_sum_i64(ctx, cnt, (int)d->fe_range[f]));
     return ks_mpi_sum_i64(ctx, pos, (int)d->fe_range[f]);
+}
+
+/* Kept rows of a level of effect f whose outcome never varies: dropped. */
+static void drop_levels(const ks_fit_panel *pn, const ks_fit_design *d, ks_sample *s, int f,
+                        const int64_t *cnt, const int64_t *pos)
+{
+    double buf[KS_MASK_CHUNK];
+    const double lo = (double)d->fe_min[f];
+    for (int64_t r0 = 0; r0 < pn->nrows; r0 += KS_MASK_CHUNK) {
+        const int64_t n = pn->nrows - r0 < KS_MASK_CHUNK ? pn->nrows - r0 : KS_MASK_CHUNK;
+        const double *level = ks_fit_values(pn, d->fe_col[f], r0, n, buf);
+        uint8_t *keep = s->keep + r0;
+        for (int64_t i = 0; i < n; i++)
+            if (keep[i]) {
+                int64_t l = (int64_t)(level[i] - lo);
+                if (pos[l] == 0 || pos[l] == cnt[l])
+                    keep[i] = 0;
+            }
+    }
 }
 
 /* Levels whose rows are all 0 or all 1 predict the outcome perfectly: their
@@ -237,12 +298,7 @@ static int drop_perfect(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
                     nrow += cnt[l];
                 }
             if (nlev > 0) {
-                for (int64_t r = 0; r < pn->nrows; r++)
-                    if (s->keep[r]) {
-                        int64_t l = (int64_t)ks_fit_value(pn, d->fe_col[f], r) - d->fe_min[f];
-                        if (pos[l] == 0 || pos[l] == cnt[l])
-                            s->keep[r] = 0;
-                    }
+                drop_levels(pn, d, s, f, cnt, pos);
                 rc = ks_fit_note(ctx, d, "%lld level(s) of %s predict %s perfectly: %lld rows dropped",
                                  (long long)nlev, pn->names[d->fe_col[f]], d->spec->y, (long long)nrow);
                 changed += nlev;
@@ -311,12 +367,17 @@ static int note_empty_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design 
         int64_t *seen = NULL;
         int rc = ks_calloc(ctx, &seen, (size_t)d->fe_range[f], sizeof *seen, "fe levels");
         KS_CHECK(rc);
-        for (int64_t r = 0; r < pn->nrows; r++)
-            if (filtered[r] && isfinite(ks_fit_value(pn, d->fe_col[f], r))) {
-                int64_t l = (int64_t)ks_fit_value(pn, d->fe_col[f], r) - d->fe_min[f];
-                if (l >= 0 && l < d->fe_range[f])
-                    seen[l] = 1;
+        for (int64_t r0 = 0; r0 < pn->nrows; r0 += KS_MASK_CHUNK) {
+            double buf[KS_MASK_CHUNK];
+            const int64_t m = pn->nrows - r0 < KS_MASK_CHUNK ? pn->nrows - r0 : KS_MASK_CHUNK;
+            const double *level = ks_fit_values(pn, d->fe_col[f], r0, m, buf);
+            for (int64_t i = 0; i < m; i++) {
+                /* NaN and levels outside the sample's range fail the test */
+                double l = level[i] - (double)d->fe_min[f];
+                if (filtered[r0 + i] && l >= 0 && l < (double)d->fe_range[f])
+                    seen[(int64_t)l] = 1;
             }
+        }
         rc = ks_mpi_max_i64(ctx, seen, (int)d->fe_range[f]);
         for (int64_t l = 0; rc == KS_OK && l < d->fe_range[f]; l++)
             n += seen[l] && d->fe_index[f][l] < 0;
