@@ -29,9 +29,9 @@ size_t ks_glm_work_doubles(const ks_glm_rows *d)
 {
     int nz = d->nx + 1;
     /* lanes of the block and of the current run (ll, gradient, triangle) |
-     * beta with a zero for the base level | t, d1, d2, ll and 2 scratch per
-     * chunk row */
-    return 2 * (size_t)4 * (size_t)(1 + nz + tri_size(nz)) + (size_t)d->p + 1 + 6 * (size_t)KS_GLM_CHUNK + 8;
+     * beta with a zero for the base level | t, d1, d2, ll, the outcome as
+     * doubles and 2 scratch per chunk row */
+    return 2 * (size_t)4 * (size_t)(1 + nz + tri_size(nz)) + (size_t)d->p + 1 + 7 * (size_t)KS_GLM_CHUNK + 8;
 }
 
 /* ---- the link's derivatives for many rows ---- */
@@ -382,6 +382,14 @@ static void fold(const ks_glm_rows *d, const ks_v4 *lanes, int want_hessian, dou
 
 #undef KS_LANES
 
+/* A chunk's 0/1 outcomes as doubles. */
+KS_ROW_LOOP static const double *outcome_of_chunk(const uint8_t *restrict y01, int n, double *restrict y)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = (double)y01[i];
+    return y;
+}
+
 /* The first entry of d->change at or after row i (binary search). */
 static int64_t first_change(const ks_glm_rows *d, int64_t i)
 {
@@ -447,7 +455,7 @@ void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, 
     ks_v4 *total = (ks_v4 *)__builtin_assume_aligned(work, 32), *run = total + nlanes;
     double *bz = (double *)(run + nlanes);
     double *t = bz + p + 1, *d1 = t + KS_GLM_CHUNK, *d2 = d1 + KS_GLM_CHUNK, *ll = d2 + KS_GLM_CHUNK;
-    double *tmp = ll + KS_GLM_CHUNK;
+    double *ybuf = ll + KS_GLM_CHUNK, *tmp = ybuf + KS_GLM_CHUNK;
     memset(total, 0, sizeof *total * 2 * nlanes);
     bz[0] = 0.0; /* the base level's index is -1 */
     memcpy(bz + 1, beta, sizeof *bz * (size_t)p);
@@ -461,12 +469,13 @@ void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, 
          * the segment starts): the index, then the link for the whole
          * chunk, then the sums segment by segment */
         int seg[KS_GLM_CHUNK + 1], changed[KS_GLM_CHUNK], nseg = chunk_segments(d, i0, n, &next, seg, changed);
+        const double *y = d->y01 ? outcome_of_chunk(d->y01 + i0, n, ybuf) : d->y + i0;
         if (at_zero) {
-            link_at_zero(d->link, n, d->y + i0, d1, d2, ll);
+            link_at_zero(d->link, n, y, d1, d2, ll);
         } else {
             for (int k = 0; k < nseg; k++)
                 index_rows(d, i0 + seg[k], seg[k + 1] - seg[k], beta, bz, t + seg[k]);
-            ks_glm_link_many(d->link, n, d->y + i0, t, d1, d2, ll, tmp);
+            ks_glm_link_many(d->link, n, y, t, d1, d2, ll, tmp);
         }
         for (int k = 0; k < nseg; k++) {
             const int s0 = seg[k];

@@ -464,8 +464,12 @@ static void copy_sample(const ks_fit_panel *pn, ks_fit_design *d, const ks_sampl
                         int64_t m, int64_t k0, int64_t r0, int64_t len, double *tmp)
 {
     const double *y = block_column(pn, s->ycol, r0, len, tmp);
-    for (int64_t i = 0; i < m; i++)
-        d->y[k0 + i] = y[off[i]];
+    if (d->y01) /* 0 or 1: check_y */
+        for (int64_t i = 0; i < m; i++)
+            d->y01[k0 + i] = y[off[i]] != 0.0;
+    else
+        for (int64_t i = 0; i < m; i++)
+            d->y[k0 + i] = y[off[i]];
     for (int f = 0; f < d->nfe; f++) {
         const double *level = block_column(pn, d->fe_col[f], r0, len, tmp);
         const int32_t *index = d->fe_index[f];
@@ -506,7 +510,12 @@ static int design_buffers(ks_ctx *ctx, ks_fit_design *d, ks_fit_scratch *scratch
         cols = scratch->x_columns;
     d->borrowed = scratch != NULL;
     KS_CHECK(design_buffer(ctx, scratch, 0, one * (size_t)cols, sizeof(double), "design x", &d->x));
-    KS_CHECK(design_buffer(ctx, scratch, 1, one, sizeof(double), "design y", &d->y));
+    /* the models sharing a cached sample share its outcome's form
+     * (sample_cached compares LPM or not) */
+    if (d->link == KS_GLM_LPM)
+        KS_CHECK(design_buffer(ctx, scratch, 1, one, sizeof(double), "design y", &d->y));
+    else
+        KS_CHECK(design_buffer(ctx, scratch, 1, one, 1, "design y", &d->y01));
     KS_CHECK(design_buffer(ctx, scratch, 2, one * (size_t)(d->nfe ? d->nfe : 1), sizeof(int32_t),
                            "design fe", &d->fe));
     if (d->cluster_col >= 0)
@@ -814,7 +823,7 @@ static int count_sample(ks_ctx *ctx, ks_fit_design *d)
 {
     int64_t c[2] = {d->n_local, 0};
     for (int64_t i = 0; i < d->n_local; i++)
-        c[1] += d->y[i] != 0.0;
+        c[1] += d->y01 ? d->y01[i] : d->y[i] != 0.0;
     KS_CHECK(ks_mpi_sum_i64(ctx, c, 2));
     d->n = c[0];
     d->n_pos = c[1];
@@ -946,6 +955,7 @@ void ks_fit_design_free(ks_fit_design *d)
     if (!d->borrowed) {
         free(d->x);
         free(d->y);
+        free(d->y01);
         free(d->fe);
         free(d->cl);
     }
@@ -965,6 +975,7 @@ void ks_fit_design_rows(const ks_fit_design *d, ks_glm_rows *rows)
     rows->x = d->x;
     rows->ldx = d->n_local;
     rows->y = d->y;
+    rows->y01 = d->y01;
     rows->fe = d->fe;
     rows->change = d->change;
     rows->nchange = d->nchange;

@@ -72,7 +72,8 @@ typedef struct ks_fit_design {
     int cluster_col;                   /* -1 unless se = cluster */
     int64_t n_local;
     double *x;                         /* by columns: x_j of row i at x[j * n_local + i] */
-    double *y;
+    double *y;                         /* the outcome (LPM), or NULL */
+    uint8_t *y01;                      /* a 0/1 outcome (probit, logit), or NULL */
     int32_t *fe;                       /* [n_local][nfe] */
     int64_t *change, nchange;          /* rows whose levels differ from the row before
                                           (ks_glm_level_changes): listed once, read by

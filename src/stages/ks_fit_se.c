@@ -23,7 +23,7 @@ static void row_u(const ks_se_arg *a, int64_t i, double *u)
     int idx[KS_GLM_MAX_NZ], m;
     double val[KS_GLM_MAX_NZ], d1, d2, p = a->rows->p;
     double t = ks_glm_index(a->rows, i, a->beta);
-    ks_glm_row(a->rows->link, a->rows->y[i], t, &d1, &d2);
+    ks_glm_row(a->rows->link, ks_glm_y(a->rows, i), t, &d1, &d2);
     m = ks_glm_nz(a->rows, i, idx, val);
     for (int r = 0; r < a->na; r++) {
         const double *wr = a->w + (int64_t)r * (int64_t)p;

@@ -170,7 +170,7 @@ static const double HBETA[HP] = {0.2, 0.4, -0.1, 0.3, -0.2, 0.5};
 
 static void check_hand_rows(int link, const double ll_i[2], const double d1_i[2], const double d2_i[2])
 {
-    ks_glm_rows d = {link, 2, 2, HP, HX, 2, HY, HFE, NULL, 0};
+    ks_glm_rows d = {link, 2, 2, HP, HX, 2, HY, HFE, NULL, 0, NULL};
     double acc[1 + HP + HP * HP], want_g[HP] = {0}, want_h[HP * HP] = {0};
     CHECK_REL(ks_glm_index(&d, 0, HBETA), -0.1, 1e-15);
     CHECK_REL(ks_glm_index(&d, 1, HBETA), 0.7, 1e-15);
@@ -291,7 +291,7 @@ static void test_block_determinism(void)
     ks_ctx ctx;
     ks_ctx_init(&ctx, MPI_COMM_NULL);
     for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++) {
-        ks_glm_rows rows = {link, NX, NFE, p, x, N, y, fe, NULL, 0};
+        ks_glm_rows rows = {link, NX, NFE, p, x, N, y, fe, NULL, 0, NULL};
         blk_arg a = {&rows, beta};
         omp_set_num_threads(1);
         CU_ASSERT(ks_fit_reduce(&ctx, &d, nacc, blk_fn, &a, r1) == KS_OK);
@@ -342,7 +342,8 @@ static void test_runs_of_levels(void)
     int32_t *fe = malloc(sizeof *fe * N * NFE);
     CU_ASSERT_FATAL(x && y && beta && acc && want && fe);
     int64_t *change = malloc(sizeof *change * N), nchange = 0;
-    CU_ASSERT_FATAL(change != NULL);
+    uint8_t *y01 = malloc(N);
+    CU_ASSERT_FATAL(change != NULL && y01 != NULL);
     uint64_t s = 777;
     int32_t lev[NFE] = {-1, -1, -1};
     for (int64_t i = 0, left = 0; i < N; i++, left--) {
@@ -361,6 +362,7 @@ static void test_runs_of_levels(void)
         for (int j = 0; j < NX; j++)
             x[j * N + i] = (double)lcg(&s) / 9007199254740992.0 * 3.0 - 1.5;
         y[i] = (double)(lcg(&s) & 1);
+        y01[i] = (uint8_t)y[i];
     }
     /* at beta = 0 too: Newton's first evaluation, which skips the link's functions */
     for (int zero = 0; zero <= 1; zero++)
@@ -368,7 +370,7 @@ static void test_runs_of_levels(void)
         for (int hessian = 0; hessian <= 1; hessian++) {
             for (int k = 0; k < p; k++)
                 beta[k] = zero ? 0.0 : 0.07 * (k % 5) - 0.1;
-            ks_glm_rows d = {link, NX, NFE, p, x, N, y, fe, NULL, 0};
+            ks_glm_rows d = {link, NX, NFE, p, x, N, y, fe, NULL, 0, NULL};
             memset(want, 0, sizeof *want * (size_t)nacc);
             for (int64_t i = 0; i < N; i++) {
                 int idx[KS_GLM_MAX_NZ];
@@ -407,6 +409,16 @@ static void test_runs_of_levels(void)
                 glm_acc(&d, beta, ranges[r][0], ranges[r][1], hessian, acc);
                 glm_acc(&plain, beta, ranges[r][0], ranges[r][1], hessian, want);
                 CU_ASSERT(memcmp(acc, want, sizeof *acc * (size_t)nacc) == 0);
+                if (link == KS_GLM_LPM)
+                    continue;
+                /* a 0/1 outcome in bytes (stage fit's probit and logit): the same bits */
+                ks_glm_rows bytes = d;
+                bytes.y = NULL;
+                bytes.y01 = y01;
+                memset(acc, 0, sizeof *acc * (size_t)nacc);
+                glm_acc(&bytes, beta, ranges[r][0], ranges[r][1], hessian, acc);
+                CU_ASSERT(memcmp(acc, want, sizeof *acc * (size_t)nacc) == 0);
+                CU_ASSERT(ks_glm_y(&bytes, 123) == y[123] && ks_glm_y(&d, 124) == y[124]);
             }
         }
     /* ks_glm_level_changes finds the generator's changes */
@@ -418,6 +430,7 @@ static void test_runs_of_levels(void)
     CU_ASSERT(memcmp(found, change, sizeof *found * (size_t)nchange) == 0);
     free(found);
     free(change);
+    free(y01);
     free(x);
     free(y);
     free(beta);
