@@ -403,14 +403,21 @@ static int32_t fe_param(const ks_fit_panel *pn, const ks_fit_design *d, int f, i
  * The levels (index + 1, at most p) are packed into one key, the first
  * effect highest; effects that do not fit in 64 bits are left out of the
  * key (the order is then only coarser). */
+/* Bits of the sort key per fixed effect, and how many effects the key
+ * holds (all of them unless 64 bits cannot). */
+static int key_effects(const ks_fit_design *d, int *bits)
+{
+    *bits = 1;
+    while (*bits < 63 && ((int64_t)1 << *bits) <= d->p)
+        (*bits)++;
+    return d->nfe < 64 / *bits ? d->nfe : 64 / *bits;
+}
+
 static int64_t block_order(const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s, int64_t r0,
                            int64_t r1, uint64_t *key, int64_t *row, uint64_t *tmp_key, int64_t *tmp_row)
 {
-    int bits = 1, nkey;
+    int bits, nkey = key_effects(d, &bits);
     int64_t m = 0;
-    while (bits < 63 && ((int64_t)1 << bits) <= d->p)
-        bits++;
-    nkey = d->nfe < 64 / bits ? d->nfe : 64 / bits;
     for (int64_t r = r0; r < r1; r++) {
         uint64_t k = 0;
         if (!s->keep[r])
@@ -523,6 +530,63 @@ static int design_buffers(ks_ctx *ctx, ks_fit_design *d, ks_fit_scratch *scratch
     return KS_OK;
 }
 
+/* Whether the order cache serves d: the same fixed effects, every one of
+ * them in both sort keys.  Each key is then the effects' levels in
+ * lexicographic order (a level's parameter index grows with the level; the
+ * base level, the smallest with rows, has the smallest key), so both
+ * samples sort their rows by the same levels, stably: the rows of the
+ * smaller sample come in the larger one's order. */
+static int order_serves(const ks_fit_order_cache *oc, const ks_fit_design *d)
+{
+    int bits;
+    if (!oc->valid || oc->nfe != d->nfe || d->nfe == 0 || key_effects(d, &bits) != d->nfe)
+        return 0;
+    for (int f = 0; f < d->nfe; f++)
+        if (oc->fe_col[f] != d->fe_col[f])
+            return 0;
+    return 1;
+}
+
+/* Block b's kept rows in the cached order into off (places in the block):
+ * their count, or -1 when the cached sample lacks one of them (the block
+ * is then sorted as usual). */
+static int64_t order_from_cache(const ks_fit_order_cache *oc, const ks_sample *s, int64_t b, int64_t r0,
+                                int64_t r1, uint16_t *off)
+{
+    const uint16_t *co = oc->offset + oc->block_start[b];
+    const int64_t cn = oc->block_start[b + 1] - oc->block_start[b];
+    int64_t want = 0, m = 0;
+    for (int64_t r = r0; r < r1; r++)
+        want += s->keep[r];
+    for (int64_t i = 0; i < cn; i++) {
+        off[m] = co[i];
+        m += s->keep[r0 + co[i]];
+    }
+    return m == want ? m : -1;
+}
+
+/* d's order into the cache when it is the largest full-key sample yet. */
+static int order_keep(ks_ctx *ctx, ks_fit_order_cache *oc, const ks_fit_design *d, const uint16_t *off)
+{
+    int bits;
+    if (d->nfe == 0 || key_effects(d, &bits) != d->nfe || (order_serves(oc, d) && oc->n >= d->n_local))
+        return KS_OK;
+    oc->valid = 0;
+    KS_CHECK(ks_reserve(ctx, &oc->offset, &oc->offset_cap, (size_t)d->n_local + 1, sizeof *oc->offset,
+                        "row order"));
+    free(oc->block_start);
+    oc->block_start = NULL;
+    KS_CHECK(ks_calloc(ctx, &oc->block_start, (size_t)d->nblocks + 1, sizeof *oc->block_start, "row order"));
+    memcpy(oc->offset, off, sizeof *off * (size_t)d->n_local);
+    memcpy(oc->block_start, d->block_start, sizeof *oc->block_start * (size_t)(d->nblocks + 1));
+    oc->nblocks = d->nblocks;
+    oc->n = d->n_local;
+    oc->nfe = d->nfe;
+    memcpy(oc->fe_col, d->fe_col, sizeof oc->fe_col);
+    oc->valid = 1;
+    return KS_OK;
+}
+
 /* The kept rows into the design, block by block in sorted order; each
  * row's place in its block into off[n_local] (uint16: KS_FIT_BLOCK rows). */
 static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s,
@@ -549,6 +613,8 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
         KS_CHECK(ks_calloc(ctx, &own_off, (size_t)n + 1, sizeof *own_off, "row order"));
         off = own_off;
     }
+    const int cached = scratch && order_serves(&scratch->order, d) &&
+                       scratch->order.nblocks == pn->block1 - pn->block0;
     int rc = ks_calloc(ctx, &key, KS_FIT_BLOCK, sizeof *key, "block order");
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &tmp_key, KS_FIT_BLOCK, sizeof *tmp_key, "block order");
@@ -563,14 +629,19 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
         if (r1 > pn->nrows)
             r1 = pn->nrows;
         d->block_start[b] = k;
-        int64_t m = block_order(pn, d, s, r0, r1, key, row, tmp_key, tmp_row);
-        for (int64_t i = 0; i < m; i++)
-            off[k + i] = (uint16_t)(row[i] - r0);
+        int64_t m = cached ? order_from_cache(&scratch->order, s, b, r0, r1, off + k) : -1;
+        if (m < 0) {
+            m = block_order(pn, d, s, r0, r1, key, row, tmp_key, tmp_row);
+            for (int64_t i = 0; i < m; i++)
+                off[k + i] = (uint16_t)(row[i] - r0);
+        }
         copy_x(pn, d, off + k, m, k, r0, r1 - r0, column);
         copy_sample(pn, d, s, off + k, m, k, r0, r1 - r0, column);
         k += m;
     }
     d->block_start[d->nblocks] = k;
+    if (rc == KS_OK && scratch)
+        rc = order_keep(ctx, &scratch->order, d, off);
     free(key);
     free(tmp_key);
     free(row);
@@ -635,6 +706,8 @@ void ks_fit_scratch_free(ks_fit_scratch *s)
         free(s->buf[k]);
     free(s->sums);
     sample_cache_free(&s->sample);
+    free(s->order.offset);
+    free(s->order.block_start);
     memset(s, 0, sizeof *s);
 }
 

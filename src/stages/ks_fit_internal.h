@@ -120,6 +120,21 @@ typedef struct ks_fit_sample_cache {
     int64_t *change, nchange;          /* the sample's level changes, or NULL */
 } ks_fit_sample_cache;
 
+/* The block order of the largest sample built so far whose sort key held
+ * every fixed effect: a later sample on the same fixed effects whose rows
+ * it contains (Table 2's subsamples of model (4)) takes its order from here,
+ * the rows it keeps in the same order, instead of sorting each block again
+ * (ks_fit_design.c says why the order is the same). */
+typedef struct ks_fit_order_cache {
+    int valid;
+    int nfe, fe_col[KS_FIT_MAX_FE];
+    int64_t n;                         /* rows */
+    uint16_t *offset;                  /* [n]: each row's place in its block */
+    size_t offset_cap;                 /* elements */
+    int64_t *block_start;              /* [nblocks + 1] */
+    int64_t nblocks;
+} ks_fit_order_cache;
+
 /* Memory the designs of successive models reuse (x, y, fe, cl): a fresh
  * page costs a fault and the kernel's zeroing, which on the full panel took
  * as long as building the design; every element is overwritten. */
@@ -132,6 +147,7 @@ typedef struct ks_fit_scratch {
     int x_columns;                     /* the most x columns of the models to come: x is
                                           sized for them at once, not grown model by model */
     ks_fit_sample_cache sample;
+    ks_fit_order_cache order;
 } ks_fit_scratch;
 
 void ks_fit_scratch_free(ks_fit_scratch *s);

@@ -91,26 +91,30 @@ ok "the two identities of method.md hold to 1e-10"
 # ---- a model that differs only in margins and title takes the previous
 # model's estimate (ks_fit.c), and models on the same sample take its rows,
 # order and levels with their parameters renumbered for their x terms
-# (ks_fit_design.c), keeping or moving the x columns they share: the same
-# bits as fitting each alone ----
+# (ks_fit_design.c), keeping or moving the x columns they share, and a
+# subsample takes a larger sample's row order: the same bits as fitting each
+# alone ----
 mkdir -p reuse alone
 ln sim/panel.h5 reuse/panel.h5
 ln sim/panel.h5 alone/panel.h5
 x3() { printf '[model.%s]\ny = export\nx = density_city, tradevalue, newexport\nfe = year, industry\n%s\n' "$1" "${2:-}"; }
-# ps standardizes its x columns in place: p3r after it must gather them again
+# ps standardizes its x columns in place: p3r after it must gather them again;
+# pe, a subsample, takes its rows in the order of po's sample
 { printf '[job]\nworkdir = reuse\n'; x3 p3; model po; model pm "margins = ame, mem" "title = (6)"
-  model ps "standardize = yes"; x3 p3r "se = robust"; } > reuse.ini
+  model ps "standardize = yes"; x3 p3r "se = robust"; model pe "where = region == East and year >= 2005"
+  } > reuse.ini
 KS_FIT_DUMP=$PWD/reuse.txt OMP_NUM_THREADS=1 "$MPIEXEC" -n 2 "$KSPILL" fit reuse.ini > /dev/null 2> reuse.err ||
   { cat reuse.err >&2; fail "fit reuse.ini failed"; }
 grep -q "model pm: the estimate of model po" reuse.err || { cat reuse.err >&2; fail "pm did not take po's estimate"; }
 for m in po ps p3r; do
   grep -q "model $m: the sample of model p3" reuse.err || { cat reuse.err >&2; fail "$m did not take p3's sample"; }
 done
-for m in pm po ps p3r; do
+for m in pm po ps p3r pe; do
   case $m in
     pm) model pm "margins = ame, mem" "title = (6)" ;;
     po) model po ;;
     ps) model ps "standardize = yes" ;;
+    pe) model pe "where = region == East and year >= 2005" ;;
     p3r) x3 p3r "se = robust" ;;
   esac | { printf '[job]\nworkdir = alone\n'; cat; } > alone.ini
   KS_FIT_DUMP=$PWD/alone_$m.txt OMP_NUM_THREADS=1 run 2 fit alone.ini > /dev/null
@@ -119,7 +123,7 @@ for m in pm po ps p3r; do
 done
 [ "$(grep -cE "^(coef|ame|mem) pm " alone_pm.txt)" -ge 15 ] || fail "pm's dump lacks coefficients or margins"
 [ "$(grep -cE "^coef p3r " alone_p3r.txt)" -ge 4 ] || fail "p3r's dump lacks coefficients"
-ok "a model reusing an estimate, or a sample with more or fewer x terms: the same bits as alone"
+ok "a model reusing an estimate, a sample with more or fewer x terms, a subsample in a larger sample's order: the same bits as alone"
 
 # ---- a fixed effect that holds fractions: the model is reported as not
 # estimated, naming the column, a value and its row of /panel ----
