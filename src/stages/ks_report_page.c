@@ -120,6 +120,21 @@ static int page(ks_ctx *ctx, ks_buf *out, const ks_job *job, const char *workdir
     return ks_buf_printf(ctx, out, "</body>\n</html>\n");
 }
 
+/* The page is put together while gnuplot draws (reading relatedness.h5's
+ * phi is most of it); it is written only when every figure is drawn. */
+typedef struct page_arg {
+    ks_buf *html;
+    const ks_job *job;
+    const char *workdir;
+    const ks_stamp *stamp;
+} page_arg;
+
+static int page_meanwhile(ks_ctx *ctx, const ks_rp_facts *facts, void *arg)
+{
+    const page_arg *a = arg;
+    return page(ctx, a->html, a->job, a->workdir, facts, a->stamp);
+}
+
 int ks_report_page(ks_ctx *ctx, const ks_job *job, const char *workdir, const ks_stamp *stamp)
 {
     char dir[KS_PATH_MAX], path[KS_PATH_MAX];
@@ -134,9 +149,8 @@ int ks_report_page(ks_ctx *ctx, const ks_job *job, const char *workdir, const ks
     if ((size_t)snprintf(dir, sizeof dir, "%s/report", workdir) >= sizeof dir ||
         (size_t)snprintf(path, sizeof path, "%s/index.html", dir) >= sizeof path)
         return ks_fail(ctx, KS_EUSAGE, "workdir %s: path too long", workdir);
-    rc = ks_rp_figures(ctx, dir, &facts);
-    if (rc == KS_OK)
-        rc = page(ctx, &html, job, workdir, &facts, stamp);
+    page_arg arg = {&html, job, workdir, stamp};
+    rc = ks_rp_figures(ctx, dir, &facts, page_meanwhile, &arg);
     if (rc == KS_OK)
         rc = ks_fit_write_text(ctx, path, html.data, html.len);
     ks_buf_free(&html);

@@ -496,9 +496,10 @@ static int read_tables(ks_ctx *ctx, const char *dir, ks_rp_table *d)
 
 /* The five scripts written and drawn side by side (each gnuplot is one
  * thread; drawing them one after another took a second on the full
- * preset), then every run waited for: the first error is reported, no
- * process is left behind and no partial image stays. */
-static int all_figures(ks_ctx *ctx, const char *dir, ks_rp_table *d, ks_rp_facts *f)
+ * preset), `meanwhile` run, then every run waited for: the first error is
+ * reported, no process is left behind and no partial image stays. */
+static int all_figures(ks_ctx *ctx, const char *dir, ks_rp_table *d, ks_rp_facts *f, ks_rp_meanwhile meanwhile,
+                       void *arg)
 {
     static const char *const figs[5] = {"fig1", "fig2", "fig3", "fig4", "fig5"};
     ks_rp_gnuplot_run runs[5];
@@ -519,6 +520,8 @@ static int all_figures(ks_ctx *ctx, const char *dir, ks_rp_table *d, ks_rp_facts
             rc = draw_start(ctx, dir, figs[i], &g, &runs[i]);
     }
     ks_buf_free(&g);
+    if (rc == KS_OK && meanwhile)
+        rc = meanwhile(ctx, f, arg);
     for (int i = 0; i < 5; i++) {
         if (rc != KS_OK) { /* the first error's message stands */
             ks_rp_gnuplot_reap(&runs[i]);
@@ -536,7 +539,8 @@ static int all_figures(ks_ctx *ctx, const char *dir, ks_rp_table *d, ks_rp_facts
     return rc;
 }
 
-int ks_rp_figures(ks_ctx *ctx, const char *reportdir, ks_rp_facts *facts)
+int ks_rp_figures(ks_ctx *ctx, const char *reportdir, ks_rp_facts *facts, ks_rp_meanwhile meanwhile,
+                  void *arg)
 {
     ks_rp_table d[NDAT];
     int rc;
@@ -544,7 +548,7 @@ int ks_rp_figures(ks_ctx *ctx, const char *reportdir, ks_rp_facts *facts)
     memset(facts, 0, sizeof *facts);
     rc = read_tables(ctx, reportdir, d);
     if (rc == KS_OK)
-        rc = all_figures(ctx, reportdir, d, facts);
+        rc = all_figures(ctx, reportdir, d, facts, meanwhile, arg);
     for (int i = 0; i < NDAT; i++)
         ks_rp_table_free(&d[i]);
     return rc;

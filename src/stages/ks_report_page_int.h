@@ -49,8 +49,12 @@ typedef struct ks_rp_facts {
 } ks_rp_facts;
 
 /* Check every data file, learn the facts, write the five .gp scripts into
- * `reportdir` and run gnuplot on each: report/figN.png and figN.svg. */
-int ks_rp_figures(ks_ctx *ctx, const char *reportdir, ks_rp_facts *facts);
+ * `reportdir` and run gnuplot on each: report/figN.png and figN.svg.
+ * meanwhile (or NULL) runs once the five are drawing, with the facts
+ * known: the page's other work, on the core the drawing leaves idle. */
+typedef int (*ks_rp_meanwhile)(ks_ctx *ctx, const ks_rp_facts *facts, void *arg);
+int ks_rp_figures(ks_ctx *ctx, const char *reportdir, ks_rp_facts *facts, ks_rp_meanwhile meanwhile,
+                  void *arg);
 
 /* A gnuplot run: `gnuplot -e "out='BASE'" SCRIPT` in `dir` (no shell). */
 typedef struct ks_rp_gnuplot_run {
