@@ -27,7 +27,9 @@ jobs/full.ini (its own workdir; `[input] files` = the data's customs_*.csv):
     (rows of /flows), panel and report panel rows, fit the rows of every model's
     sample summed over the models.
 Before each configuration every CSV file is read once (not timed), so that each
-ingest finds them in the page cache.  The whole study is the sum of the five stages
+ingest finds them in the page cache.  Before the runs, a numpy process writes 2 GiB of
+fresh memory twice (fresh_memory): the machine line shows what a first touch costs
+here, which every stage pays for the memory it holds and the floors do not.  The whole study is the sum of the five stages
 (what `kspill run` does from ingest to report).  Speedup = T(1x1) / T(R x T); parallel
 efficiency = speedup / cores, cores = R x T, at most the machine's (2x2 on 2 cores is
 oversubscribed and measured against 2).
@@ -237,6 +239,26 @@ def machine():
     return dict(slug=os.environ.get("KSPILL_BENCH_MACHINE") or f"{cores}c-{slug}", cpu=desc, cores=cores,
                 mem=mem, kernel=platform.release(), os=osname, host=platform.node(),
                 l3=info.get("L3 cache", "?"))
+
+
+FRESH_PROBE = r"""
+import json, time, numpy as np
+a = np.empty(1 << 28)  # 2 GiB, not yet touched
+t0 = time.perf_counter(); a.fill(1.0); t1 = time.perf_counter(); a.fill(2.0); t2 = time.perf_counter()
+print(json.dumps(dict(first=t1 - t0, again=t2 - t1)))
+"""
+
+
+def fresh_memory():
+    """Seconds to write 2 GiB of fresh memory the first time and again (its own process): a
+    first touch costs a page fault and the kernel's zeroing, and on some VMs the host's mapping
+    of memory it took back, which is most of what stages that hold GBs pay beyond their floors."""
+    try:
+        out = subprocess.run([sys.executable, "-c", FRESH_PROBE], capture_output=True, text=True, check=True,
+                             timeout=300).stdout
+        return json.loads(out.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def git_commit(src):
@@ -1027,6 +1049,11 @@ def report(ctx):
     L += [f"# bench/full: {scale}, {ctx['date']}", ""]
     L += [f"- machine: `{m['slug']}` ({m['host']}): {m['cpu']}, L3 {m['l3']}; {m['mem'] / 2**30:.1f} GiB memory; "
           f"{m['os']}, Linux {m['kernel']}" + (f"; {ctx['note']}" if ctx["note"] else "")]
+    if m.get("fresh"):
+        fr = m["fresh"]
+        L += [f"- fresh memory (numpy, its own process, before the runs): the first write of 2 GiB took "
+              f"{fr['first']:.2f} s ({fr['first'] / 2:.2f} s per GiB: page faults and zeroing), writing it again "
+              f"{fr['again']:.2f} s; each stage pays the first for every GiB it holds, the floors do not"]
     L += [f"- kspill: commit {ctx['commit']}, `{ctx['kspill']}`; driver `bench/full` "
           f"(`bench/full_bench.py`), command: `{ctx['command']}`"]
     L += [f"- data: the `{ctx['preset']}` preset, {ctx['years'][0]}-{ctx['years'][1]}: {len(ctx['files'])} CSV files, "
@@ -1294,6 +1321,7 @@ def main():
         fail(f"{kspill} is not an executable kspill (scripts/build builds it)")
 
     m = machine()
+    m["fresh"] = fresh_memory()
     date = datetime.date.today().isoformat()
     max_ranks = max(rt(c)[0] for c in configs)
     say(f"bench/full: {m['slug']}: {m['cpu']}; {m['mem'] / 2**30:.1f} GiB")
