@@ -172,11 +172,10 @@ KS_INDEX_FN(7)
 /* The index t of rows [i0, i0 + n), which have the same fixed-effect
  * levels, in the order of ks_glm_index (so the same bits): the intercept and
  * the levels' effects first, then the x terms. */
-KS_ROW_LOOP static void index_rows(const ks_glm_rows *d, int64_t i0, int n, const double *restrict beta,
-                                   const double *restrict bz, double *restrict t)
+KS_ROW_LOOP static void index_rows(const ks_glm_rows *d, const int32_t *fe, int64_t i0, int n,
+                                   const double *restrict beta, const double *restrict bz, double *restrict t)
 {
     const int nx = d->nx, nfe = d->nfe;
-    const int32_t *fe = d->fe + i0 * nfe;
     const double *x = d->x + i0;
     double c = beta[nx];
     for (int f = 0; f < nfe; f++)
@@ -435,22 +434,10 @@ static int chunk_segments(const ks_glm_rows *d, int64_t i0, int n, int64_t *next
     return nseg;
 }
 
-int64_t ks_glm_level_changes(const int32_t *fe, int nfe, int64_t n, int64_t *change)
-{
-    int64_t m = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (!same_levels(fe, nfe, i, i - 1)) {
-            if (change)
-                change[m] = i;
-            m++;
-        }
-    return m;
-}
-
 void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, int64_t end,
                        int want_hessian, double *acc, double *work)
 {
-    const int nfe = d->nfe, p = d->p;
+    const int p = d->p;
     const size_t nlanes = (size_t)(1 + d->nx + 1 + tri_size(d->nx + 1));
     ks_v4 *total = (ks_v4 *)__builtin_assume_aligned(work, 32), *run = total + nlanes;
     double *bz = (double *)(run + nlanes);
@@ -460,6 +447,7 @@ void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, 
     bz[0] = 0.0; /* the base level's index is -1 */
     memcpy(bz + 1, beta, sizeof *bz * (size_t)p);
     int64_t next = first_change(d, begin); /* d->change[next]: the next level change */
+    int64_t index_run = -1, end_run_at = -1; /* ks_glm_levels' cursors */
     int at_zero = 1;
     for (int k = 0; k < p; k++)
         at_zero &= beta[k] == 0.0;
@@ -474,18 +462,19 @@ void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, 
             link_at_zero(d->link, n, y, d1, d2, ll);
         } else {
             for (int k = 0; k < nseg; k++)
-                index_rows(d, i0 + seg[k], seg[k + 1] - seg[k], beta, bz, t + seg[k]);
+                index_rows(d, ks_glm_levels(d, i0 + seg[k], &index_run), i0 + seg[k], seg[k + 1] - seg[k],
+                           beta, bz, t + seg[k]);
             ks_glm_link_many(d->link, n, y, t, d1, d2, ll, tmp);
         }
         for (int k = 0; k < nseg; k++) {
             const int s0 = seg[k];
             if (i0 + s0 > begin && changed[k])
-                end_run(d, d->fe + (i0 + s0 - 1) * nfe, want_hessian, run, total, acc);
+                end_run(d, ks_glm_levels(d, i0 + s0 - 1, &end_run_at), want_hessian, run, total, acc);
             dense_rows(d, i0 + s0, seg[k + 1] - s0, d1 + s0, d2 + s0, ll + s0, want_hessian, run);
         }
     }
     if (end > begin)
-        end_run(d, d->fe + (end - 1) * nfe, want_hessian, run, total, acc);
+        end_run(d, ks_glm_levels(d, end - 1, &end_run_at), want_hessian, run, total, acc);
     fold(d, total, want_hessian, acc);
 }
 

@@ -28,17 +28,46 @@ typedef struct ks_glm_rows {
     const double *x;   /* column-major: x_j of row i at x[j * ldx + i] */
     int64_t ldx;       /* the column stride of x (the number of rows) */
     const double *y;   /* [n], or NULL when y01 holds the outcome */
-    const int32_t *fe; /* [n][nfe] parameter index, or -1 for the base level */
+    const int32_t *fe; /* [n][nfe] parameter index, or -1 for the base level; or
+                          NULL when run_fe holds the levels per run */
     /* The rows i > 0 whose levels differ from row i - 1's, ascending, or
-     * NULL: the kernel then compares the levels of every row itself.  A
-     * design evaluated many times lists them once (ks_glm_level_changes) and
-     * the kernel reads no row's levels but a run's first. */
+     * NULL: the kernel then compares the levels of every row itself (fe is
+     * needed then).  A design evaluated many times lists them once (stage
+     * fit, as it sorts the rows) and the kernel reads no row's levels but a
+     * run's first. */
     const int64_t *change;
     int64_t nchange;
+    /* With fe NULL: the levels of each run of equal levels, [nchange + 1][nfe]
+     * (run r starts at row change[r - 1], run 0 at row 0): a few bytes per
+     * run instead of nfe int32 per row. */
+    const int32_t *run_fe;
     /* A 0/1 outcome (probit, logit) in a byte a row instead of y: an eighth
      * of the memory and of the bytes each evaluation reads for it. */
     const uint8_t *y01;
 } ks_glm_rows;
+
+/* The levels (parameter indices) of row i.  *run carries the run of the
+ * row asked for before: -1 to search for it, and rows asked for in
+ * ascending order move it forward. */
+static inline const int32_t *ks_glm_levels(const ks_glm_rows *d, int64_t i, int64_t *run)
+{
+    if (d->fe)
+        return d->fe + i * d->nfe;
+    if (*run < 0) { /* the number of changes at or before row i */
+        int64_t lo = 0, hi = d->nchange;
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (d->change[mid] <= i)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        *run = lo;
+    }
+    while (*run < d->nchange && d->change[*run] <= i)
+        (*run)++;
+    return d->run_fe + *run * d->nfe;
+}
 
 /* The outcome of row i. */
 static inline double ks_glm_y(const ks_glm_rows *d, int64_t i)
@@ -108,8 +137,9 @@ static inline double ks_glm_pdf(int link, double t, double *dpdf)
     return 1.0;
 }
 
-/* The nonzeros of row i: parameter indices and values; returns how many. */
-static inline int ks_glm_nz(const ks_glm_rows *d, int64_t i, int *idx, double *val)
+/* The nonzeros of row i, whose levels are lev (ks_glm_levels): parameter
+ * indices and values; returns how many. */
+static inline int ks_glm_nz(const ks_glm_rows *d, const int32_t *lev, int64_t i, int *idx, double *val)
 {
     int m = 0;
     for (int j = 0; j < d->nx; j++) {
@@ -119,7 +149,7 @@ static inline int ks_glm_nz(const ks_glm_rows *d, int64_t i, int *idx, double *v
     idx[m] = d->nx;
     val[m++] = 1.0;
     for (int f = 0; f < d->nfe; f++) {
-        int32_t k = d->fe[i * d->nfe + f];
+        int32_t k = lev[f];
         if (k >= 0) {
             idx[m] = k;
             val[m++] = 1.0;
@@ -128,13 +158,14 @@ static inline int ks_glm_nz(const ks_glm_rows *d, int64_t i, int *idx, double *v
     return m;
 }
 
-/* x_i'beta of row i: the intercept and the fixed effects first, then the x
- * terms (the order of the vector kernel, so the same bits). */
-static inline double ks_glm_index(const ks_glm_rows *d, int64_t i, const double *beta)
+/* x_i'beta of row i, whose levels are lev: the intercept and the fixed
+ * effects first, then the x terms (the order of the vector kernel, so the
+ * same bits). */
+static inline double ks_glm_index(const ks_glm_rows *d, const int32_t *lev, int64_t i, const double *beta)
 {
     double t = beta[d->nx];
     for (int f = 0; f < d->nfe; f++) {
-        int32_t k = d->fe[i * d->nfe + f];
+        int32_t k = lev[f];
         t += k >= 0 ? beta[k] : 0.0;
     }
     for (int j = 0; j < d->nx; j++)
@@ -166,10 +197,6 @@ void ks_glm_link_many(int link, int64_t n, const double *y, const double *t, dou
  * other are fast (the fixed effects are summed once per run of equal levels). */
 void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, int64_t end,
                        int want_hessian, double *acc, double *work);
-
-/* The rows i in [1, n) whose levels differ from row i - 1's into change
- * (NULL: only counted); returns how many. */
-int64_t ks_glm_level_changes(const int32_t *fe, int nfe, int64_t n, int64_t *change);
 
 /* Fill the lower triangle of a p x p matrix from its upper triangle. */
 void ks_glm_symmetrize(double *h, int p);

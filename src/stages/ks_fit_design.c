@@ -468,7 +468,7 @@ static void copy_x(const ks_fit_panel *pn, ks_fit_design *d, const uint16_t *off
 
 /* The outcome, fixed-effect parameters and clusters of the same rows. */
 static void copy_sample(const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s, const uint16_t *off,
-                        int64_t m, int64_t k0, int64_t r0, int64_t len, double *tmp)
+                        int64_t m, int64_t k0, int64_t r0, int64_t len, double *tmp, int32_t *lev)
 {
     const double *y = block_column(pn, s->ycol, r0, len, tmp);
     if (d->y01) /* 0 or 1: check_y */
@@ -481,13 +481,36 @@ static void copy_sample(const ks_fit_panel *pn, ks_fit_design *d, const ks_sampl
         const double *level = block_column(pn, d->fe_col[f], r0, len, tmp);
         const int32_t *index = d->fe_index[f];
         for (int64_t i = 0; i < m; i++)
-            d->fe[(k0 + i) * d->nfe + f] = index[(int64_t)level[off[i]] - d->fe_min[f]];
+            lev[i * d->nfe + f] = index[(int64_t)level[off[i]] - d->fe_min[f]];
     }
     if (d->cl) {
         const double *cl = block_column(pn, d->cluster_col, r0, len, tmp);
         for (int64_t i = 0; i < m; i++)
             d->cl[k0 + i] = (int64_t)cl[off[i]];
     }
+}
+
+/* The runs of a block's rows k0 .. k0 + m, whose levels are lev[m][nfe]:
+ * a row whose levels differ from the row before it (the block before's last
+ * row for the first) starts a run. */
+static int add_runs(ks_ctx *ctx, ks_fit_design *d, const int32_t *lev, int64_t m, int64_t k0)
+{
+    const int nfe = d->nfe;
+    const size_t bytes = sizeof *lev * (size_t)nfe;
+    for (int64_t i = 0; i < m; i++) {
+        const int32_t *prev = i > 0 ? lev + (i - 1) * nfe : d->run_fe + d->nchange * nfe;
+        if (k0 + i > 0 && !memcmp(prev, lev + i * nfe, bytes))
+            continue;
+        if (k0 + i > 0) {
+            KS_CHECK(ks_reserve(ctx, &d->change, &d->change_cap, (size_t)d->nchange + 1, sizeof *d->change,
+                                "runs of levels"));
+            d->change[d->nchange++] = k0 + i;
+        }
+        KS_CHECK(ks_reserve(ctx, &d->run_fe, &d->run_cap, (size_t)(d->nchange + 1) * (size_t)nfe + 1,
+                            sizeof *d->run_fe, "runs of levels"));
+        memcpy(d->run_fe + d->nchange * nfe, lev + i * nfe, bytes);
+    }
+    return KS_OK;
 }
 
 /* bytes for buffer k of the design: from the scratch when there is one
@@ -523,8 +546,6 @@ static int design_buffers(ks_ctx *ctx, ks_fit_design *d, ks_fit_scratch *scratch
         KS_CHECK(design_buffer(ctx, scratch, 1, one, sizeof(double), "design y", &d->y));
     else
         KS_CHECK(design_buffer(ctx, scratch, 1, one, 1, "design y", &d->y01));
-    KS_CHECK(design_buffer(ctx, scratch, 2, one * (size_t)(d->nfe ? d->nfe : 1), sizeof(int32_t),
-                           "design fe", &d->fe));
     if (d->cluster_col >= 0)
         KS_CHECK(design_buffer(ctx, scratch, 3, one, sizeof(int64_t), "clusters", &d->cl));
     return KS_OK;
@@ -596,6 +617,7 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
     uint64_t *key = NULL, *tmp_key = NULL;
     int64_t *row = NULL, *tmp_row = NULL;
     double *column = NULL;
+    int32_t *lev = NULL;
     uint16_t *off = NULL, *own_off = NULL;
     _Static_assert(KS_FIT_BLOCK <= 65536, "a row's place in its block is a uint16_t");
     for (int64_t r = 0; r < pn->nrows; r++)
@@ -624,6 +646,11 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
         rc = ks_calloc(ctx, &tmp_row, KS_FIT_BLOCK, sizeof *tmp_row, "block order");
     if (rc == KS_OK)
         rc = ks_calloc(ctx, &column, 2 * KS_FIT_BLOCK, sizeof *column, "block columns");
+    if (rc == KS_OK)
+        rc = ks_calloc(ctx, &lev, (size_t)KS_FIT_BLOCK * (size_t)(d->nfe ? d->nfe : 1), sizeof *lev,
+                       "block levels");
+    if (rc == KS_OK) /* a design without rows still has its run 0 */
+        rc = ks_reserve(ctx, &d->run_fe, &d->run_cap, (size_t)d->nfe + 1, sizeof *d->run_fe, "runs of levels");
     for (int64_t b = 0; rc == KS_OK && b < d->nblocks; b++) {
         int64_t r0 = b * KS_FIT_BLOCK, r1 = r0 + KS_FIT_BLOCK;
         if (r1 > pn->nrows)
@@ -636,7 +663,8 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
                 off[k + i] = (uint16_t)(row[i] - r0);
         }
         copy_x(pn, d, off + k, m, k, r0, r1 - r0, column);
-        copy_sample(pn, d, s, off + k, m, k, r0, r1 - r0, column);
+        copy_sample(pn, d, s, off + k, m, k, r0, r1 - r0, column, lev);
+        rc = add_runs(ctx, d, lev, m, k);
         k += m;
     }
     d->block_start[d->nblocks] = k;
@@ -647,6 +675,7 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
     free(row);
     free(tmp_row);
     free(column);
+    free(lev);
     free(own_off);
     return rc;
 }
@@ -679,7 +708,9 @@ static void sample_forget(ks_fit_sample_cache *c)
     c->block_start = NULL;
     ks_buf_free(&c->notes);
     free(c->change);
+    free(c->run_fe);
     c->change = NULL;
+    c->run_fe = NULL;
     c->nchange = 0;
     c->xheld = 0;
     c->valid = 0;
@@ -746,8 +777,8 @@ static int sample_keep(ks_ctx *ctx, const ks_fit_design *d, ks_fit_sample_cache 
 }
 
 /* The levels' parameters renumbered for a model with nx x terms: they
- * follow the x terms and _cons, in the cache and in the design's fe. */
-static void sample_renumber(ks_fit_sample_cache *c, int32_t *fe, int nfe, int nx)
+ * follow the x terms and _cons, in the cache's level index and runs. */
+static void sample_renumber(ks_fit_sample_cache *c, int nfe, int nx)
 {
     const int32_t shift = nx - c->nx;
     if (shift == 0)
@@ -756,9 +787,9 @@ static void sample_renumber(ks_fit_sample_cache *c, int32_t *fe, int nfe, int nx
         for (int64_t l = 0; l < c->fe_range[f]; l++)
             if (c->fe_index[f][l] >= 0)
                 c->fe_index[f][l] += shift;
-    for (int64_t i = 0; i < c->n_local * nfe; i++)
-        if (fe[i] >= 0)
-            fe[i] += shift;
+    for (int64_t i = 0; c->run_fe && i < (c->nchange + 1) * nfe; i++)
+        if (c->run_fe[i] >= 0)
+            c->run_fe[i] += shift;
     c->p += shift;
     c->nx = nx;
 }
@@ -831,7 +862,7 @@ static int sample_take(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, ks
 {
     ks_fit_sample_cache *c = &scratch->sample;
     double *column = NULL;
-    sample_renumber(c, scratch->buf[2], d->nfe, d->nx);
+    sample_renumber(c, d->nfe, d->nx);
     for (int f = 0; f < d->nfe; f++) {
         KS_CHECK(copy_array(ctx, &d->fe_index[f], c->fe_index[f], (size_t)c->fe_range[f], sizeof(int32_t)));
         d->fe_min[f] = c->fe_min[f];
@@ -847,7 +878,7 @@ static int sample_take(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, ks
     KS_CHECK(copy_array(ctx, &d->block_start, c->block_start, (size_t)d->nblocks + 1, sizeof(int64_t)));
     if (c->notes.len)
         KS_CHECK(ks_buf_append(ctx, &d->notes, c->notes.data, c->notes.len));
-    KS_CHECK(design_buffers(ctx, d, scratch)); /* y, fe and cl: the cached sample's, as they are */
+    KS_CHECK(design_buffers(ctx, d, scratch)); /* y and cl: the cached sample's, as they are */
     KS_CHECK(ks_calloc(ctx, &column, 2 * KS_FIT_BLOCK, sizeof *column, "block columns"));
     take_x(pn, d, c, column);
     free(column);
@@ -960,19 +991,21 @@ static int sample_build(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
     return scratch ? ks_mpi_agree(ctx, sample_keep(ctx, d, &scratch->sample)) : KS_OK;
 }
 
-/* The rows where a run of equal levels starts (ks_glm.h), once per design. */
-static int level_changes(ks_ctx *ctx, ks_fit_design *d, ks_fit_sample_cache *c)
+/* The runs of levels: a design built in full found them (compact) and
+ * leaves a copy with the cached sample; a design on the cached sample takes
+ * that copy (renumbered by sample_take). */
+static int design_runs(ks_ctx *ctx, ks_fit_design *d, ks_fit_sample_cache *c)
 {
-    if (c && c->valid && c->change) { /* the cached sample's: renumbering keeps them */
+    const size_t nlev = (size_t)(d->nfe ? d->nfe : 1);
+    if (c && c->valid && c->run_fe) {
         d->nchange = c->nchange;
-        return copy_array(ctx, &d->change, c->change, (size_t)c->nchange, sizeof *d->change);
+        KS_CHECK(copy_array(ctx, &d->change, c->change, (size_t)c->nchange, sizeof *d->change));
+        return copy_array(ctx, &d->run_fe, c->run_fe, (size_t)(c->nchange + 1) * nlev, sizeof *d->run_fe);
     }
-    d->nchange = ks_glm_level_changes(d->fe, d->nfe, d->n_local, NULL);
-    KS_CHECK(ks_calloc(ctx, &d->change, (size_t)d->nchange + 1, sizeof *d->change, "level changes"));
-    ks_glm_level_changes(d->fe, d->nfe, d->n_local, d->change);
     if (c && c->valid) {
         c->nchange = d->nchange;
         KS_CHECK(copy_array(ctx, &c->change, d->change, (size_t)d->nchange, sizeof *c->change));
+        KS_CHECK(copy_array(ctx, &c->run_fe, d->run_fe, (size_t)(d->nchange + 1) * nlev, sizeof *c->run_fe));
     }
     return KS_OK;
 }
@@ -1003,7 +1036,7 @@ int ks_fit_design_build(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_spec
         rc = sample_build(ctx, pn, d, &s, filtered, scratch);
     ks_debug_lap(ctx, "fit", "the sample", &t_lap);
     if (rc == KS_OK)
-        rc = ks_mpi_agree(ctx, level_changes(ctx, d, scratch ? &scratch->sample : NULL));
+        rc = ks_mpi_agree(ctx, design_runs(ctx, d, scratch ? &scratch->sample : NULL));
     if (rc == KS_OK && m->standardize) {
         if (scratch) /* its x columns are standardized in place */
             scratch->sample.xheld = 0;
@@ -1029,11 +1062,11 @@ void ks_fit_design_free(ks_fit_design *d)
         free(d->x);
         free(d->y);
         free(d->y01);
-        free(d->fe);
         free(d->cl);
     }
     free(d->block_start);
     free(d->change);
+    free(d->run_fe);
     free(d->active);
     ks_buf_free(&d->notes);
     memset(d, 0, sizeof *d);
@@ -1049,7 +1082,8 @@ void ks_fit_design_rows(const ks_fit_design *d, ks_glm_rows *rows)
     rows->ldx = d->n_local;
     rows->y = d->y;
     rows->y01 = d->y01;
-    rows->fe = d->fe;
+    rows->fe = NULL; /* per run: */
     rows->change = d->change;
     rows->nchange = d->nchange;
+    rows->run_fe = d->run_fe;
 }

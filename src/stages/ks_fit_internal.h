@@ -74,10 +74,13 @@ typedef struct ks_fit_design {
     double *x;                         /* by columns: x_j of row i at x[j * n_local + i] */
     double *y;                         /* the outcome (LPM), or NULL */
     uint8_t *y01;                      /* a 0/1 outcome (probit, logit), or NULL */
-    int32_t *fe;                       /* [n_local][nfe] */
-    int64_t *change, nchange;          /* rows whose levels differ from the row before
-                                          (ks_glm_level_changes): listed once, read by
-                                          every evaluation instead of each row's levels */
+    /* The rows are sorted by their fixed-effect levels within each block, so
+     * the levels are held per run of equal levels, not per row: change lists
+     * the rows whose levels differ from the row before, run_fe the levels of
+     * each run ([nchange + 1][nfe], ks_glm.h). */
+    int64_t *change, nchange;
+    int32_t *run_fe;
+    size_t change_cap, run_cap;        /* elements, while the runs are found */
     int64_t *cl;                       /* cluster ids, or NULL */
     int borrowed;                      /* x, y, fe, cl belong to a ks_fit_scratch */
     struct ks_fit_scratch *scratch;    /* the block sums' buffer to reuse, or NULL */
@@ -117,7 +120,8 @@ typedef struct ks_fit_sample_cache {
      * them instead of gathering them again. */
     int xheld;
     int xfactor[KS_FIT_MAX_X][2];
-    int64_t *change, nchange;          /* the sample's level changes, or NULL */
+    int64_t *change, nchange;          /* the sample's runs of levels, numbered for nx */
+    int32_t *run_fe;                   /* [nchange + 1][nfe] */
 } ks_fit_sample_cache;
 
 /* The block order of the largest sample built so far whose sort key held
@@ -139,7 +143,7 @@ typedef struct ks_fit_order_cache {
  * page costs a fault and the kernel's zeroing, which on the full panel took
  * as long as building the design; every element is overwritten. */
 typedef struct ks_fit_scratch {
-    void *buf[6];                      /* x, y, fe, cl, the sample's two row masks */
+    void *buf[6];                      /* x, y, (unused), cl, the sample's two row masks */
     size_t cap[6];                     /* bytes */
     double *sums;                      /* ks_fit_reduce's block sums: p*p doubles a block
                                           for a Hessian, tens of MB an evaluation */

@@ -32,9 +32,11 @@ static void marg_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc
     int p = d->p, nx = d->nx, stride = 1 + p + nx;
     int idx[KS_GLM_MAX_NZ];
     double val[KS_GLM_MAX_NZ];
+    int64_t run = -1; /* ks_glm_levels' cursor */
     for (int64_t i = b; i < e; i++) {
-        double df, t = ks_glm_index(a->rows, i, a->beta), f = ks_glm_pdf(d->link, t, &df);
-        int m = ks_glm_nz(a->rows, i, idx, val);
+        const int32_t *lev = ks_glm_levels(a->rows, i, &run);
+        double df, t = ks_glm_index(a->rows, lev, i, a->beta), f = ks_glm_pdf(d->link, t, &df);
+        int m = ks_glm_nz(a->rows, lev, i, idx, val);
         acc[0] += f;
         for (int k = 0; k < m; k++) {
             acc[1 + idx[k]] += df * val[k];

@@ -17,14 +17,14 @@ typedef struct ks_se_arg {
     int na;
 } ks_se_arg;
 
-/* u = d1 * W z for row i. */
-static void row_u(const ks_se_arg *a, int64_t i, double *u)
+/* u = d1 * W z for row i, whose levels are lev (ks_glm_levels). */
+static void row_u(const ks_se_arg *a, int64_t i, const int32_t *lev, double *u)
 {
     int idx[KS_GLM_MAX_NZ], m;
     double val[KS_GLM_MAX_NZ], d1, d2, p = a->rows->p;
-    double t = ks_glm_index(a->rows, i, a->beta);
+    double t = ks_glm_index(a->rows, lev, i, a->beta);
     ks_glm_row(a->rows->link, ks_glm_y(a->rows, i), t, &d1, &d2);
-    m = ks_glm_nz(a->rows, i, idx, val);
+    m = ks_glm_nz(a->rows, lev, i, idx, val);
     for (int r = 0; r < a->na; r++) {
         const double *wr = a->w + (int64_t)r * (int64_t)p;
         double s = 0;
@@ -38,9 +38,10 @@ static void meat_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc
 {
     const ks_se_arg *a = arg;
     double u[256];
+    int64_t run = -1; /* ks_glm_levels' cursor */
     (void)d;
     for (int64_t i = b; i < e; i++) {
-        row_u(a, i, u);
+        row_u(a, i, ks_glm_levels(a->rows, i, &run), u);
         for (int r = 0; r < a->na; r++)
             for (int c = r; c < a->na; c++)
                 acc[r * a->na + c] += u[r] * u[c];
@@ -87,16 +88,20 @@ static int cluster_records(ks_ctx *ctx, const ks_fit_design *d, const ks_se_arg 
     double *rec = NULL;
     uint64_t *key = NULL, *tkey = NULL;
     int64_t *row = NULL, *trow = NULL;
+    const int32_t **lev = NULL;
     int rc = ks_calloc(ctx, &rec, (size_t)cap * (size_t)stride, sizeof(double), "cluster scores");
     if (rc == KS_OK) rc = ks_calloc(ctx, &key, KS_FIT_BLOCK, sizeof *key, "cluster order");
     if (rc == KS_OK) rc = ks_calloc(ctx, &tkey, KS_FIT_BLOCK, sizeof *tkey, "cluster order");
     if (rc == KS_OK) rc = ks_calloc(ctx, &row, KS_FIT_BLOCK, sizeof *row, "cluster order");
     if (rc == KS_OK) rc = ks_calloc(ctx, &trow, KS_FIT_BLOCK, sizeof *trow, "cluster order");
+    if (rc == KS_OK) rc = ks_calloc(ctx, &lev, KS_FIT_BLOCK, sizeof *lev, "cluster order");
     for (int64_t b = 0; rc == KS_OK && b < d->nblocks; b++) {
         const int64_t b0 = d->block_start[b], m = d->block_start[b + 1] - b0;
+        int64_t run = -1; /* each row's levels, found in row order before the rows go in cluster order */
         for (int64_t i = 0; i < m; i++) { /* signed order as unsigned keys */
             key[i] = (uint64_t)d->cl[b0 + i] ^ ((uint64_t)1 << 63);
             row[i] = b0 + i;
+            lev[i] = ks_glm_levels(a->rows, b0 + i, &run);
         }
         ks_radix_sort_pairs(key, row, (size_t)m, tkey, trow);
         for (int64_t i = 0; rc == KS_OK && i < m; i++) {
@@ -118,7 +123,7 @@ static int cluster_records(ks_ctx *ctx, const ks_fit_design *d, const ks_se_arg 
                 memset(r + 2, 0, sizeof(double) * (size_t)a->na);
             }
             r = rec + (n - 1) * stride;
-            row_u(a, row[i], u);
+            row_u(a, row[i], lev[row[i] - b0], u);
             for (int k = 0; k < a->na; k++)
                 r[2 + k] += u[k];
         }
@@ -127,6 +132,7 @@ static int cluster_records(ks_ctx *ctx, const ks_fit_design *d, const ks_se_arg 
     free(tkey);
     free(row);
     free(trow);
+    free(lev);
     if (rc != KS_OK) {
         free(rec);
         rec = NULL;

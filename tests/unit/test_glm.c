@@ -170,10 +170,10 @@ static const double HBETA[HP] = {0.2, 0.4, -0.1, 0.3, -0.2, 0.5};
 
 static void check_hand_rows(int link, const double ll_i[2], const double d1_i[2], const double d2_i[2])
 {
-    ks_glm_rows d = {link, 2, 2, HP, HX, 2, HY, HFE, NULL, 0, NULL};
+    ks_glm_rows d = {link, 2, 2, HP, HX, 2, HY, HFE, NULL, 0, NULL, NULL};
     double acc[1 + HP + HP * HP], want_g[HP] = {0}, want_h[HP * HP] = {0};
-    CHECK_REL(ks_glm_index(&d, 0, HBETA), -0.1, 1e-15);
-    CHECK_REL(ks_glm_index(&d, 1, HBETA), 0.7, 1e-15);
+    CHECK_REL(ks_glm_index(&d, HFE, 0, HBETA), -0.1, 1e-15);
+    CHECK_REL(ks_glm_index(&d, HFE + 2, 1, HBETA), 0.7, 1e-15);
     for (int i = 0; i < 2; i++)
         for (int a = 0; a < HP; a++) {
             want_g[a] += d1_i[i] * HZ[i][a];
@@ -291,7 +291,7 @@ static void test_block_determinism(void)
     ks_ctx ctx;
     ks_ctx_init(&ctx, MPI_COMM_NULL);
     for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++) {
-        ks_glm_rows rows = {link, NX, NFE, p, x, N, y, fe, NULL, 0, NULL};
+        ks_glm_rows rows = {link, NX, NFE, p, x, N, y, fe, NULL, 0, NULL, NULL};
         blk_arg a = {&rows, beta};
         omp_set_num_threads(1);
         CU_ASSERT(ks_fit_reduce(&ctx, &d, nacc, blk_fn, &a, r1) == KS_OK);
@@ -343,7 +343,8 @@ static void test_runs_of_levels(void)
     CU_ASSERT_FATAL(x && y && beta && acc && want && fe);
     int64_t *change = malloc(sizeof *change * N), nchange = 0;
     uint8_t *y01 = malloc(N);
-    CU_ASSERT_FATAL(change != NULL && y01 != NULL);
+    int32_t *run_fe = malloc(sizeof *run_fe * N * NFE);
+    CU_ASSERT_FATAL(change != NULL && y01 != NULL && run_fe != NULL);
     uint64_t s = 777;
     int32_t lev[NFE] = {-1, -1, -1};
     for (int64_t i = 0, left = 0; i < N; i++, left--) {
@@ -356,6 +357,8 @@ static void test_runs_of_levels(void)
             left = 1 + (int64_t)(lcg(&s) % 700);
             if (i > 0 && memcmp(was, lev, sizeof lev) != 0) /* a draw may repeat the levels */
                 change[nchange++] = i;
+            if (i == 0 || memcmp(was, lev, sizeof lev) != 0)
+                memcpy(run_fe + nchange * NFE, lev, sizeof lev);
         }
         for (int f = 0; f < NFE; f++)
             fe[i * NFE + f] = lev[f];
@@ -370,13 +373,13 @@ static void test_runs_of_levels(void)
         for (int hessian = 0; hessian <= 1; hessian++) {
             for (int k = 0; k < p; k++)
                 beta[k] = zero ? 0.0 : 0.07 * (k % 5) - 0.1;
-            ks_glm_rows d = {link, NX, NFE, p, x, N, y, fe, NULL, 0, NULL};
+            ks_glm_rows d = {link, NX, NFE, p, x, N, y, fe, NULL, 0, NULL, NULL};
             memset(want, 0, sizeof *want * (size_t)nacc);
             for (int64_t i = 0; i < N; i++) {
                 int idx[KS_GLM_MAX_NZ];
                 double val[KS_GLM_MAX_NZ], d1, d2;
-                want[0] += ks_glm_row(link, y[i], ks_glm_index(&d, i, beta), &d1, &d2);
-                int m = ks_glm_nz(&d, i, idx, val);
+                want[0] += ks_glm_row(link, y[i], ks_glm_index(&d, fe + i * NFE, i, beta), &d1, &d2);
+                int m = ks_glm_nz(&d, fe + i * NFE, i, idx, val);
                 for (int a = 0; a < m; a++) {
                     want[1 + idx[a]] += d1 * val[a];
                     for (int b = 0; hessian && b < m; b++)
@@ -409,6 +412,13 @@ static void test_runs_of_levels(void)
                 glm_acc(&d, beta, ranges[r][0], ranges[r][1], hessian, acc);
                 glm_acc(&plain, beta, ranges[r][0], ranges[r][1], hessian, want);
                 CU_ASSERT(memcmp(acc, want, sizeof *acc * (size_t)nacc) == 0);
+                /* the levels per run instead of per row (stage fit's designs): the same bits */
+                ks_glm_rows runs = d;
+                runs.fe = NULL;
+                runs.run_fe = run_fe;
+                memset(acc, 0, sizeof *acc * (size_t)nacc);
+                glm_acc(&runs, beta, ranges[r][0], ranges[r][1], hessian, acc);
+                CU_ASSERT(memcmp(acc, want, sizeof *acc * (size_t)nacc) == 0);
                 if (link == KS_GLM_LPM)
                     continue;
                 /* a 0/1 outcome in bytes (stage fit's probit and logit): the same bits */
@@ -421,16 +431,22 @@ static void test_runs_of_levels(void)
                 CU_ASSERT(ks_glm_y(&bytes, 123) == y[123] && ks_glm_y(&d, 124) == y[124]);
             }
         }
-    /* ks_glm_level_changes finds the generator's changes */
-    int64_t *found = malloc(sizeof *found * N);
-    CU_ASSERT_FATAL(found != NULL);
     CU_ASSERT(nchange > 10);
-    CU_ASSERT(ks_glm_level_changes(fe, NFE, N, NULL) == nchange);
-    CU_ASSERT(ks_glm_level_changes(fe, NFE, N, found) == nchange);
-    CU_ASSERT(memcmp(found, change, sizeof *found * (size_t)nchange) == 0);
-    free(found);
+    /* ks_glm_levels: every row's levels from its run, walking forward and
+     * searching from scratch (-1) */
+    {
+        ks_glm_rows runs = {KS_GLM_PROBIT, NX, NFE, p, x, N, y, NULL, change, nchange, run_fe, NULL};
+        int64_t walk = -1, bad = 0;
+        for (int64_t i = 0; i < N; i++) {
+            int64_t fresh = -1;
+            bad += memcmp(ks_glm_levels(&runs, i, &walk), fe + i * NFE, sizeof *fe * NFE) != 0;
+            bad += memcmp(ks_glm_levels(&runs, i, &fresh), fe + i * NFE, sizeof *fe * NFE) != 0;
+        }
+        CU_ASSERT(bad == 0);
+    }
     free(change);
     free(y01);
+    free(run_fe);
     free(x);
     free(y);
     free(beta);
