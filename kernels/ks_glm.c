@@ -410,7 +410,7 @@ static int64_t first_change(const ks_glm_rows *d, int64_t i)
 static int chunk_segments(const ks_glm_rows *d, int64_t i0, int n, int64_t *next, int *seg, int *changed)
 {
     int nseg = 0;
-    if (d->change) {
+    if (d->change || !d->fe) { /* listed (a design with one run lists none) */
         int64_t k = *next;
         seg[0] = 0;
         changed[0] = k < d->nchange && d->change[k] == i0;

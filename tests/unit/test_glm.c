@@ -455,6 +455,34 @@ static void test_runs_of_levels(void)
     free(fe);
 }
 
+/* One run for every row (a fixed effect with a single level in the
+ * sample): the design lists no change at all, and the kernel must still
+ * take the levels from run_fe, never from the absent per-row levels. */
+static void test_one_run(void)
+{
+    enum { N = 700, NX = 2, NFE = 2, P = 6 };
+    static const int32_t run_fe[NFE] = {3, -1};
+    double x[N * NX], y[N], beta[P] = {0.1, -0.2, 0.05, 0.3, -0.1, 0.2};
+    double acc[1 + P + P * P], want[1 + P + P * P];
+    int32_t fe[N * NFE];
+    for (int i = 0; i < N; i++) {
+        x[i] = 0.001 * i - 0.3;
+        x[N + i] = 0.5 - 0.002 * i;
+        y[i] = (double)((i * 7) % 3 == 0);
+        fe[i * NFE] = run_fe[0];
+        fe[i * NFE + 1] = run_fe[1];
+    }
+    for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++) {
+        ks_glm_rows rows = {link, NX, NFE, P, x, N, y, fe, NULL, 0, NULL, NULL};
+        ks_glm_rows runs = {link, NX, NFE, P, x, N, y, NULL, NULL, 0, run_fe, NULL};
+        memset(acc, 0, sizeof acc);
+        memset(want, 0, sizeof want);
+        glm_acc(&rows, beta, 0, N, 1, want);
+        glm_acc(&runs, beta, 0, N, 1, acc);
+        CU_ASSERT(memcmp(acc, want, sizeof acc) == 0);
+    }
+}
+
 /* ---- the vectorised path against the scalar one ---- */
 
 /* SLEEF's exp, log, log1p, erfc on every instruction set this CPU has
@@ -524,6 +552,7 @@ int main(void)
         {"logit: two hand rows, loglik/gradient/Hessian", test_logit_hand_rows},
         {"fixed blocks: 1 and 2 threads bit-equal", test_block_determinism},
         {"runs of equal levels across chunks, three effects: sums by definition", test_runs_of_levels},
+        {"one run of levels for every row, no change listed", test_one_run},
         {"vector exp, log, log1p, erfc on every instruction set vs libm", test_vmath_isas},
         {"many rows at once (vectorised) vs one row (libm), every link", test_link_many},
         {NULL, NULL},
