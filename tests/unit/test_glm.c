@@ -327,6 +327,16 @@ static void test_block_determinism(void)
     free(seq);
 }
 
+/* rows [range[0], range[1]) of another form of the same rows give the same
+ * bits as `want` (acc: scratch of nacc doubles) */
+static void same_bits(const ks_glm_rows *d, const double *beta, const int64_t range[2], int hessian,
+                      const double *want, double *acc, int nacc)
+{
+    memset(acc, 0, sizeof *acc * (size_t)nacc);
+    glm_acc(d, beta, range[0], range[1], hessian, acc);
+    CU_ASSERT(memcmp(acc, want, sizeof *acc * (size_t)nacc) == 0);
+}
+
 /* Rows in runs of equal fixed-effect levels (as stage fit stores them), runs
  * of 1 to 700 rows crossing the kernel's chunks, and three fixed effects with
  * base levels: the sums against the definition, g = sum d1_i z_i and
@@ -412,22 +422,18 @@ static void test_runs_of_levels(void)
                 glm_acc(&d, beta, ranges[r][0], ranges[r][1], hessian, acc);
                 glm_acc(&plain, beta, ranges[r][0], ranges[r][1], hessian, want);
                 CU_ASSERT(memcmp(acc, want, sizeof *acc * (size_t)nacc) == 0);
-                /* the levels per run instead of per row (stage fit's designs): the same bits */
+                /* the levels per run instead of per row (stage fit's designs) */
                 ks_glm_rows runs = d;
                 runs.fe = NULL;
                 runs.run_fe = run_fe;
-                memset(acc, 0, sizeof *acc * (size_t)nacc);
-                glm_acc(&runs, beta, ranges[r][0], ranges[r][1], hessian, acc);
-                CU_ASSERT(memcmp(acc, want, sizeof *acc * (size_t)nacc) == 0);
+                same_bits(&runs, beta, ranges[r], hessian, want, acc, nacc);
                 if (link == KS_GLM_LPM)
                     continue;
-                /* a 0/1 outcome in bytes (stage fit's probit and logit): the same bits */
+                /* a 0/1 outcome in bytes (stage fit's probit and logit) */
                 ks_glm_rows bytes = d;
                 bytes.y = NULL;
                 bytes.y01 = y01;
-                memset(acc, 0, sizeof *acc * (size_t)nacc);
-                glm_acc(&bytes, beta, ranges[r][0], ranges[r][1], hessian, acc);
-                CU_ASSERT(memcmp(acc, want, sizeof *acc * (size_t)nacc) == 0);
+                same_bits(&bytes, beta, ranges[r], hessian, want, acc, nacc);
                 CU_ASSERT(ks_glm_y(&bytes, 123) == y[123] && ks_glm_y(&d, 124) == y[124]);
             }
         }
