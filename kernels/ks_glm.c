@@ -389,20 +389,6 @@ KS_ROW_LOOP static const double *outcome_of_chunk(const uint8_t *restrict y01, i
     return y;
 }
 
-/* The first entry of d->change at or after row i (binary search). */
-static int64_t first_change(const ks_glm_rows *d, int64_t i)
-{
-    int64_t lo = 0, hi = d->change ? d->nchange : 0;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (d->change[mid] < i)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* The segments of rows [i0, i0 + n): seg[k] .. seg[k + 1] (chunk offsets)
  * have equal levels; changed[k]: row i0 + seg[k] has other levels than the
  * row before it.  From d->change (*next: its first entry not yet passed)
@@ -446,7 +432,7 @@ void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, 
     memset(total, 0, sizeof *total * 2 * nlanes);
     bz[0] = 0.0; /* the base level's index is -1 */
     memcpy(bz + 1, beta, sizeof *bz * (size_t)p);
-    int64_t next = first_change(d, begin); /* d->change[next]: the next level change */
+    int64_t next = ks_glm_changes_before(d, begin); /* d->change[next]: the next level change */
     int64_t index_run = -1, end_run_at = -1; /* ks_glm_levels' cursors */
     int at_zero = 1;
     for (int k = 0; k < p; k++)

@@ -46,6 +46,20 @@ typedef struct ks_glm_rows {
     const uint8_t *y01;
 } ks_glm_rows;
 
+/* How many of the listed level changes come before row i (binary search). */
+static inline int64_t ks_glm_changes_before(const ks_glm_rows *d, int64_t i)
+{
+    int64_t lo = 0, hi = d->change ? d->nchange : 0;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (d->change[mid] < i)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* The levels (parameter indices) of row i.  *run carries the run of the
  * row asked for before: -1 to search for it, and rows asked for in
  * ascending order move it forward. */
@@ -53,17 +67,8 @@ static inline const int32_t *ks_glm_levels(const ks_glm_rows *d, int64_t i, int6
 {
     if (d->fe)
         return d->fe + i * d->nfe;
-    if (*run < 0) { /* the number of changes at or before row i */
-        int64_t lo = 0, hi = d->nchange;
-        while (lo < hi) {
-            int64_t mid = lo + (hi - lo) / 2;
-            if (d->change[mid] <= i)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        *run = lo;
-    }
+    if (*run < 0) /* row i's run: the changes at or before it */
+        *run = ks_glm_changes_before(d, i + 1);
     while (*run < d->nchange && d->change[*run] <= i)
         (*run)++;
     return d->run_fe + *run * d->nfe;
