@@ -42,9 +42,12 @@ ingest the CSV bytes of its share counted for newlines (parsing nothing).  Writi
 every dataset of the stage's real output, its share of rows, to a scratch HDF5 file
 with the output's dtypes, chunks and filters (the data is read first, not timed),
 and the plain output files (rejects.csv, estimates.csv, tables/, report/) copied.
-Fit adds its unavoidable arithmetic: per model, the iterations kspill logged x one
+Fit adds its unavoidable arithmetic: per model, the iterations kspill logged x (one
 numpy sum over each column of the model's design (y, x terms, fixed effects) on the
-process's share of the sample (bench/fit's floor).  The floor is the slowest
+process's share of the sample, as bench/fit's floor, and for probit and logit the
+link's transcendentals: one numpy exp and one numpy log per sample row, numpy's
+SIMD loops; the normal density needs an exp, the log-likelihood a log, and the
+normal CDF's erfc, not counted, at least as much again).  The floor is the slowest
 process's read + write + arithmetic; the ratio is the stage's wall / floor.  Drawing
 the report's figures (gnuplot) is not in its floor.
 
@@ -527,7 +530,8 @@ def workload(workdir, data_files):
             dec = lambda v: v.decode() if isinstance(v, bytes) else str(v)  # noqa: E731
             models.append(dict(name=name, y=dec(a["y"]), x=[t.strip() for t in dec(a["x"]).split(",") if t.strip()],
                                fe=[t.strip() for t in dec(a["fe"]).split(",") if t.strip()],
-                               where=dec(a.get("where", "")), iterations=int(a["iterations"]), n=int(a["n"])))
+                               where=dec(a.get("where", "")), iterations=int(a["iterations"]), n=int(a["n"]),
+                               link=dec(a.get("link", "probit"))))
     w["models"] = models
     w["fit_rows"] = sum(m["n"] for m in models)
     w["csv_bytes"] = sum(os.path.getsize(p) for p in data_files)
@@ -596,8 +600,8 @@ def floor_specs(workdir, files, w):
         "fit": dict(read=[[pan, [f"panel/{c}" for c in sorted(model_cols)]]], keep=True,
                     write=[[res, h5_datasets(res, exclude=("report",))]], raw_write=files_under("estimates.csv", "tables"),
                     models=w["models"], panel=pan,
-                    what=f"panel.h5's {len(model_cols)} model columns; per model, iterations x one numpy sum over "
-                         f"each design column of the sample; results.h5, estimates.csv and tables/ written"),
+                    what=f"panel.h5's {len(model_cols)} model columns; per model, iterations x (one numpy sum over "
+                         f"each design column of the sample + one numpy exp and log per row); results.h5, estimates.csv and tables/ written"),
         "report": dict(read=[[pan, [f"panel/{c}" for c in report_cols]]],
                        write=[[rep_file, h5_datasets(rep_file, None if rep_group == "/" else [rep_group])]],
                        raw_write=files_under("report"),
@@ -810,12 +814,20 @@ def floor_share(spec, d, i, p):
                 mask &= np.isfinite(v)
             cols = [c[mask] for c in cols] + [kept[fe][mask].astype(np.int32) for fe in m["fe"]]
             r["sample"][m["name"]] = int(mask.sum())
+            # the link's transcendentals: any argument in range serves (numpy's
+            # SIMD exp and log take the same time for any finite one)
+            link = m.get("link", "probit") != "lpm"
+            arg = np.abs(cols[1 if len(cols) > 1 else 0]) + 1.0 if link else None
+            out = np.empty_like(arg) if link else None
             t0 = time.perf_counter()
             for _ in range(m["iterations"]):
                 for c in cols:
                     float(np.sum(c))
+                if link:
+                    np.exp(arg, out=out)
+                    np.log(arg, out=out)
             r["arith_s"] += time.perf_counter() - t0
-            del cols
+            del cols, arg, out
     print(json.dumps(r), flush=True)
 
 
@@ -1220,8 +1232,9 @@ def report(ctx):
               "bytes with numpy; writing its share of every dataset of the stage's real output to a scratch file "
               "with the same dtype, chunks, shuffle and deflate (the data read beforehand, not timed), and of "
               "the plain output files (rejects.csv, estimates.csv, tables/, report/); fit adds, per model, "
-              "iterations (results.h5) x one numpy sum over each design column (y, x terms, fixed effects) of "
-              "the process's share of the sample (bench/fit's floor). Warm page cache, as for kspill. What each "
+              "iterations (results.h5) x (one numpy sum over each design column (y, x terms, fixed effects) of "
+              "the process's share of the sample, bench/fit's floor, + for probit and logit one numpy exp and one "
+              "numpy log per sample row: the least of the link's arithmetic, its normal density and log-likelihood). Warm page cache, as for kspill. What each "
               "stage's floor reads and writes is named under its table."]
     if refs:
         L += ["- references: each reference tool in its own process, timed as bench/ingest, bench/relatedness, "

@@ -2,6 +2,8 @@
  * models: which columns the models name (terms, fixed effects, filters,
  * clusters), and reading this rank's rows of them. */
 #include <ctype.h>
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,6 +221,25 @@ static hid_t held_type(int type, size_t *size)
     }
 }
 
+/* Whether every value of the column is finite: one vectorised pass as it
+ * is read, which spares each model's sample a pass over it (most columns
+ * have no missing value; ks_fit_design.c's usable rows). */
+static int column_all_finite(const ks_fit_panel *pn, int c)
+{
+    const double *v = pn->cols[c];
+    if (pn->type[c] != KS_FIT_F64)
+        return 1;
+    for (int64_t r0 = 0; r0 < pn->nrows; r0 += 4096) {
+        const int64_t r1 = pn->nrows - r0 < 4096 ? pn->nrows : r0 + 4096;
+        int finite = 1;
+        for (int64_t r = r0; r < r1; r++)
+            finite &= fabs(v[r]) <= DBL_MAX; /* false for NaN and infinities */
+        if (!finite)
+            return 0;
+    }
+    return 1;
+}
+
 static int read_column(ks_ctx *ctx, hid_t file, ks_fit_panel *pn, int c)
 {
     char path[96], why[128];
@@ -234,6 +255,7 @@ static int read_column(ks_ctx *ctx, hid_t file, ks_fit_panel *pn, int c)
         return ks_fail(ctx, KS_EHDF5, "cannot open %s:%s", pn->path, path);
     rc = read_codes(ctx, d, &pn->codes[c]);
     H5Dclose(d);
+    pn->all_finite[c] = (uint8_t)column_all_finite(pn, c);
     return rc;
 }
 
@@ -300,6 +322,30 @@ static int check_memory(ks_ctx *ctx, const ks_fit_panel *pn)
     return KS_OK;
 }
 
+/* The least and greatest value of each integer column over all ranks. */
+static int column_ranges(ks_ctx *ctx, ks_fit_panel *pn)
+{
+    for (int c = 0; c < pn->ncols; c++) {
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (int64_t r0 = 0; pn->type[c] != KS_FIT_F64 && r0 < pn->nrows; r0 += 4096) {
+            double buf[4096];
+            const int64_t n = pn->nrows - r0 < 4096 ? pn->nrows - r0 : 4096;
+            const double *v = ks_fit_values(pn, c, r0, n, buf);
+            double l = (double)INT64_MAX, h = (double)INT64_MIN;
+            for (int64_t i = 0; i < n; i++) { /* no branch: vectorised */
+                l = v[i] < l ? v[i] : l;
+                h = v[i] > h ? v[i] : h;
+            }
+            lo = (int64_t)l < lo ? (int64_t)l : lo;
+            hi = (int64_t)h > hi ? (int64_t)h : hi;
+        }
+        pn->lo[c] = lo;
+        pn->hi[c] = hi;
+    }
+    KS_CHECK(ks_mpi_min_i64(ctx, pn->lo, pn->ncols));
+    return ks_mpi_max_i64(ctx, pn->hi, pn->ncols);
+}
+
 int ks_fit_panel_read(ks_ctx *ctx, const ks_job *job, ks_fit_panel *pn)
 {
     hid_t file;
@@ -331,7 +377,8 @@ int ks_fit_panel_read(ks_ctx *ctx, const ks_job *job, ks_fit_panel *pn)
     for (int c = 0; rc == KS_OK && c < pn->ncols; c++)
         rc = read_column(ctx, file, pn, c);
     H5Fclose(file);
-    return ks_mpi_agree(ctx, rc);
+    KS_CHECK(ks_mpi_agree(ctx, rc));
+    return column_ranges(ctx, pn);
 }
 
 void ks_fit_panel_free(ks_fit_panel *pn)

@@ -113,7 +113,7 @@ static int design_columns(ks_ctx *ctx, const ks_fit_panel *pn, const ks_model_sp
 static void mask_finite(const ks_fit_panel *pn, uint8_t *restrict mask, int col, int64_t r0, int64_t n)
 {
     const double *c = (const double *)pn->cols[col] + r0;
-    if (pn->type[col] != KS_FIT_F64)
+    if (pn->type[col] != KS_FIT_F64 || pn->all_finite[col])
         return;
     for (int64_t r = 0; r < n; r++)
         mask[r] &= (uint8_t)(fabs(c[r]) <= DBL_MAX); /* false for NaN and infinities */
@@ -255,6 +255,49 @@ static int fe_counts(ks_ctx *ctx, const ks_fit_panel *pn, const ks_fit_design *d
     return ks_mpi_sum_i64(ctx, pos, (int)d->fe_range[f]);
 }
 
+/* The range of fixed effect f's levels on the kept rows (fe_min, fe_range)
+ * and the kept rows and positive outcomes of each level into *cnt and *pos
+ * (the caller frees them).  An integer column is counted over its whole
+ * range in one pass, then trimmed to the levels with rows: the range the
+ * kept rows have, as fe_range finds it in a pass of its own, which a
+ * column of doubles (whose levels must be checked to be integers) or an
+ * integer column spanning too many values to count in still takes. */
+static int fe_count(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const ks_sample *s, int f,
+                    int64_t **cnt, int64_t **pos)
+{
+    const int col = d->fe_col[f];
+    const int one_pass = pn->type[col] != KS_FIT_F64 && pn->lo[col] <= pn->hi[col] &&
+                         pn->hi[col] - pn->lo[col] < 10000000;
+    int64_t first = 0, last = -1;
+    if (one_pass) {
+        d->fe_min[f] = pn->lo[col];
+        d->fe_range[f] = pn->hi[col] - pn->lo[col] + 1;
+    } else {
+        KS_CHECK(fe_range(ctx, pn, d, s, f));
+    }
+    KS_CHECK(ks_calloc(ctx, cnt, (size_t)d->fe_range[f], sizeof **cnt, "fe counts"));
+    KS_CHECK(ks_calloc(ctx, pos, (size_t)d->fe_range[f], sizeof **pos, "fe counts"));
+    KS_CHECK(fe_counts(ctx, pn, d, s, f, *cnt, *pos));
+    if (!one_pass)
+        return KS_OK;
+    while (first < d->fe_range[f] && (*cnt)[first] == 0)
+        first++;
+    for (int64_t l = first; l < d->fe_range[f]; l++)
+        if ((*cnt)[l] > 0)
+            last = l;
+    if (last < first) { /* no kept rows: one empty level at 0, as fe_range */
+        d->fe_min[f] = 0;
+        d->fe_range[f] = 1;
+        (*cnt)[0] = (*pos)[0] = 0;
+        return KS_OK;
+    }
+    d->fe_min[f] += first;
+    d->fe_range[f] = last - first + 1;
+    memmove(*cnt, *cnt + first, sizeof **cnt * (size_t)d->fe_range[f]);
+    memmove(*pos, *pos + first, sizeof **pos * (size_t)d->fe_range[f]);
+    return KS_OK;
+}
+
 /* Kept rows of a level of effect f whose outcome never varies: dropped. */
 static void drop_levels(const ks_fit_panel *pn, const ks_fit_design *d, ks_sample *s, int f,
                         const int64_t *cnt, const int64_t *pos)
@@ -288,10 +331,7 @@ static int drop_perfect(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, k
             int64_t *cnt = NULL, *pos = NULL, nlev = 0, nrow = 0;
             free(final_cnt[f]);
             final_cnt[f] = NULL;
-            KS_TRY(rc, fe_range(ctx, pn, d, s, f), next);
-            KS_TRY(rc, ks_calloc(ctx, &cnt, (size_t)d->fe_range[f], sizeof *cnt, "fe counts"), next);
-            KS_TRY(rc, ks_calloc(ctx, &pos, (size_t)d->fe_range[f], sizeof *pos, "fe counts"), next);
-            KS_TRY(rc, fe_counts(ctx, pn, d, s, f, cnt, pos), next);
+            KS_TRY(rc, fe_count(ctx, pn, d, s, f, &cnt, &pos), next);
             for (int64_t l = 0; l < d->fe_range[f]; l++)
                 if (cnt[l] > 0 && (pos[l] == 0 || pos[l] == cnt[l])) {
                     nlev++;
@@ -328,14 +368,8 @@ static int fe_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, cons
     for (int f = 0; f < d->nfe; f++) {
         int64_t *cnt = known[f], *pos = NULL;
         int base = 1, rc = KS_OK;
-        if (!cnt) {
-            KS_CHECK(fe_range(ctx, pn, d, s, f));
-            rc = ks_calloc(ctx, &cnt, (size_t)d->fe_range[f], sizeof *cnt, "fe counts");
-            if (rc == KS_OK)
-                rc = ks_calloc(ctx, &pos, (size_t)d->fe_range[f], sizeof *pos, "fe counts");
-            if (rc == KS_OK)
-                rc = fe_counts(ctx, pn, d, s, f, cnt, pos);
-        }
+        if (!cnt)
+            rc = fe_count(ctx, pn, d, s, f, &cnt, &pos);
         if (rc == KS_OK)
             rc = ks_calloc(ctx, &d->fe_index[f], (size_t)d->fe_range[f], sizeof(int32_t), "fe index");
         for (int64_t l = 0; rc == KS_OK && l < d->fe_range[f]; l++) {

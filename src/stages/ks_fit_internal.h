@@ -35,6 +35,12 @@ typedef struct ks_fit_panel {
     void *cols[KS_FIT_MAX_COLS];
     int type[KS_FIT_MAX_COLS];      /* KS_FIT_F64, KS_FIT_I8, KS_FIT_I16 or KS_FIT_I32 */
     char *codes[KS_FIT_MAX_COLS];   /* the "codes" attribute, or NULL */
+    /* 1 when no row this rank holds is NaN or infinite (always for
+     * integers): the models' samples then need no look at the column */
+    uint8_t all_finite[KS_FIT_MAX_COLS];
+    /* an integer column's least and greatest value on all ranks (lo > hi:
+     * no rows), so that a fixed effect's levels are counted in one pass */
+    int64_t lo[KS_FIT_MAX_COLS], hi[KS_FIT_MAX_COLS];
 } ks_fit_panel;
 
 enum { KS_FIT_F64, KS_FIT_I8, KS_FIT_I16, KS_FIT_I32 };
