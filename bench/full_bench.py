@@ -42,14 +42,15 @@ ingest the CSV bytes of its share counted for newlines (parsing nothing).  Writi
 every dataset of the stage's real output, its share of rows, to a scratch HDF5 file
 with the output's dtypes, chunks and filters (the data is read first, not timed),
 and the plain output files (rejects.csv, estimates.csv, tables/, report/) copied.
-Fit adds its unavoidable arithmetic: per model, the iterations kspill logged x (one
+Report adds drawing its figures: gnuplot on the scripts and data it wrote (five
+side by side in one process, as kspill's rank 0 draws them).  Fit adds its
+unavoidable arithmetic: per model, the iterations kspill logged x (one
 numpy sum over each column of the model's design (y, x terms, fixed effects) on the
 process's share of the sample, as bench/fit's floor, and for probit and logit the
 link's transcendentals: one numpy exp and one numpy log per sample row, numpy's
 SIMD loops; the normal density needs an exp, the log-likelihood a log, and the
 normal CDF's erfc, not counted, at least as much again).  The floor is the slowest
-process's read + write + arithmetic; the ratio is the stage's wall / floor.  Drawing
-the report's figures (gnuplot) is not in its floor.
+process's read + write + arithmetic; the ratio is the stage's wall / floor.
 
 Checks: every configuration gives the same outputs as the first one (a hash of the
 ingest report, the last year's flows and phi, the panel's row count and last rows,
@@ -604,10 +605,12 @@ def floor_specs(workdir, files, w):
                          f"each design column of the sample + one numpy exp and log per row); results.h5, estimates.csv and tables/ written"),
         "report": dict(read=[[pan, [f"panel/{c}" for c in report_cols]]],
                        write=[[rep_file, h5_datasets(rep_file, None if rep_group == "/" else [rep_group])]],
-                       raw_write=files_under("report"),
+                       raw_write=[f for f in files_under("report") if not f[0].endswith((".png", ".svg"))],
+                       draw=os.path.join(workdir, "report"),
                        what=f"panel.h5's {len(report_cols)} columns the figures use; "
                             f"{os.path.basename(rep_file)}{'' if rep_group == '/' else ':/' + rep_group} and the "
-                            f"files of report/ (data, figures, page) written; drawing the figures not included"),
+                            f"files of report/ (data, scripts, page) written; arithmetic: gnuplot drawing the "
+                            f"figures from report/'s scripts and data, five side by side, as kspill does"),
     }
 
 
@@ -795,6 +798,21 @@ def floor_share(spec, d, i, p):
     r["write_s"] = time.perf_counter() - t0
     out.clear()
     raw.clear()
+
+    # --- report's arithmetic: its figures drawn by gnuplot from the scripts and
+    # data kspill wrote (one process, five gnuplots side by side, as rank 0 does)
+    if spec.get("draw") and i == 0:
+        dd = os.path.join(d, "draw")
+        shutil.copytree(spec["draw"], dd, ignore=shutil.ignore_patterns("*.png", "*.svg", "*.html"))
+        scripts = sorted(os.path.basename(g) for g in glob.glob(os.path.join(dd, "*.gp")))
+        t0 = time.perf_counter()
+        ps = [subprocess.Popen(["gnuplot", g], cwd=dd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+              for g in scripts]
+        errs = [(g, q.wait(), q.stderr.read()) for g, q in zip(scripts, ps)]
+        r["arith_s"] += time.perf_counter() - t0
+        for g, rc, err in errs:
+            if rc != 0:
+                raise SystemExit(f"gnuplot {g} in {dd} failed (exit {rc}): {err.decode(errors='replace')[-500:]}")
 
     # --- fit's arithmetic: per model, iterations x one sum over each design column
     if spec.get("models"):
@@ -1231,7 +1249,8 @@ def report(ctx):
               "included; fit's columns into arrays kept for its arithmetic), or counting the newlines of the CSV "
               "bytes with numpy; writing its share of every dataset of the stage's real output to a scratch file "
               "with the same dtype, chunks, shuffle and deflate (the data read beforehand, not timed), and of "
-              "the plain output files (rejects.csv, estimates.csv, tables/, report/); fit adds, per model, "
+              "the plain output files (rejects.csv, estimates.csv, tables/, report/); report adds gnuplot drawing its "
+              "figures from the scripts and data it wrote (five side by side, as kspill's rank 0); fit adds, per model, "
               "iterations (results.h5) x (one numpy sum over each design column (y, x terms, fixed effects) of "
               "the process's share of the sample, bench/fit's floor, + for probit and logit one numpy exp and one "
               "numpy log per sample row: the least of the link's arithmetic, its normal density and log-likelihood). Warm page cache, as for kspill. What each "

@@ -163,6 +163,55 @@ static void test_kde_cutoff_changes_no_bit(void)
     }
 }
 
+/* ks_describe_sums against a row-by-row sum of the direct conversion
+ * (x 2^64 truncated, as an __int128): random values of every exponent and
+ * sign, with NaN, infinities and values above KS_DESCRIBE_MAX_ABS (left
+ * out; the latter counted as bad), rows in no cell, and runs of one cell
+ * as long as the panel's years and as short as its export flag. */
+static void test_sums_match_row_by_row(void)
+{
+    enum { N = 300000, NCELLS = 6, NV = 2 };
+    static double x0[N], x1[N];
+    static int32_t cell[N];
+    const double *x[NV] = {x0, x1};
+    ks_moments m[NV * NCELLS];
+    ks_fix want_sum[NV][NCELLS] = {{0}};
+    int64_t want_n[NV][NCELLS] = {{0}}, want_bad[NV] = {0}, bad[NV];
+    uint64_t s = 0x2545F4914F6CDD1DULL;
+    for (int i = 0; i < N; i++) {
+        for (int v = 0; v < NV; v++) {
+            double *xv = v ? x1 : x0, u;
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            memcpy(&u, &s, sizeof u);
+            u = ldexp(fmod(fabs(u), 1.0) + 0.5, (int)(s % 80) - 70) * ((s >> 9) & 1 ? -1 : 1);
+            xv[i] = s % 97 == 0 ? NAN : s % 89 == 0 ? -INFINITY : s % 83 == 0 ? 300.0 * u / fabs(u) : u;
+        }
+        cell[i] = i % 1000 == 7 ? -1 : (i / 50000) % 3 * 2 + (int32_t)((s >> 20) & 1);
+    }
+    for (int i = 0; i < N; i++)
+        for (int v = 0; v < NV; v++) {
+            double y = x[v][i];
+            if (cell[i] < 0 || !isfinite(y))
+                continue;
+            if (fabs(y) > KS_DESCRIBE_MAX_ABS) {
+                want_bad[v]++;
+                continue;
+            }
+            want_n[v][cell[i]]++;
+            want_sum[v][cell[i]] += (ks_fix)ldexp(y, 64);
+        }
+    ks_moments_clear(m, NV * NCELLS);
+    CU_ASSERT_FATAL(ks_describe_sums(x, NV, cell, N, NCELLS, m, bad) == 0);
+    for (int v = 0; v < NV; v++) {
+        CU_ASSERT(bad[v] == want_bad[v]);
+        CU_ASSERT(want_bad[v] > 0);
+        for (int c = 0; c < NCELLS; c++) {
+            CU_ASSERT(m[v * NCELLS + c].n == want_n[v][c]);
+            CU_ASSERT(m[v * NCELLS + c].sum == want_sum[v][c]);
+        }
+    }
+}
+
 int main(void)
 {
     static const ks_test_case cases[] = {
@@ -170,6 +219,7 @@ int main(void)
         {"fixed point equals the direct conversion", test_fix_of_matches_direct_conversion},
         {"fixed-point mean", test_fix_mean},
         {"moments by hand", test_moments_by_hand},
+        {"sums by cell match a row-by-row sum", test_sums_match_row_by_row},
         {"type-7 quantile index", test_q7_index},
         {"bins", test_bins},
         {"KDE of one point", test_kde_one_point},
