@@ -146,57 +146,26 @@ KS_ROW_LOOP static void link_at_zero(int link, int64_t n, const double *restrict
 
 /* ---- sums ---- */
 
-/* t[r] = c + x_0 b_0 + x_1 b_1 + ... for a constant NX, left to right: one
- * pass over t instead of one per x term. */
-#define KS_INDEX_FN(NX)                                                                            \
-    static inline __attribute__((always_inline)) void index_##NX(                                  \
-        const double *restrict x, int64_t ldx, int n, double c, const double *restrict beta,       \
-        double *restrict t)                                                                        \
-    {                                                                                              \
-        for (int r = 0; r < n; r++) {                                                              \
-            double v = c;                                                                          \
-            for (int j = 0; j < (NX); j++)                                                         \
-                v += x[j * ldx + r] * beta[j];                                                     \
-            t[r] = v;                                                                              \
-        }                                                                                          \
-    }
-KS_INDEX_FN(1)
-KS_INDEX_FN(2)
-KS_INDEX_FN(3)
-KS_INDEX_FN(4)
-KS_INDEX_FN(5)
-KS_INDEX_FN(6)
-KS_INDEX_FN(7)
-#undef KS_INDEX_FN
-
-/* The index t of rows [i0, i0 + n), which have the same fixed-effect
- * levels, in the order of ks_glm_index (so the same bits): the intercept and
- * the levels' effects first, then the x terms. */
-KS_ROW_LOOP static void index_rows(const ks_glm_rows *d, const int32_t *fe, int64_t i0, int n,
-                                   const double *restrict beta, const double *restrict bz, double *restrict t)
+/* The index t of a chunk's rows [i0, i0 + n): each segment of equal
+ * levels starts at its constant (the intercept and the levels' effects:
+ * const_of_levels), then every x term is added over the whole chunk, one
+ * column at a time, in the order of ks_glm_index (so the same bits: c,
+ * then + x_0 b_0, then + x_1 b_1 ...).  Whole-chunk loops vectorise
+ * without a call per segment (a run is a few dozen rows). */
+static double const_of_levels(const ks_glm_rows *d, const int32_t *fe, const double *restrict beta,
+                              const double *restrict bz)
 {
-    const int nx = d->nx, nfe = d->nfe;
-    const double *x = d->x + i0;
-    double c = beta[nx];
-    for (int f = 0; f < nfe; f++)
+    double c = beta[d->nx];
+    for (int f = 0; f < d->nfe; f++)
         c += bz[fe[f] + 1];
-    switch (nx) {
-#define KS_INDEX_CASE(NX)                                                                          \
-    case NX: index_##NX(x, d->ldx, n, c, beta, t); return;
-        KS_INDEX_CASE(1)
-        KS_INDEX_CASE(2)
-        KS_INDEX_CASE(3)
-        KS_INDEX_CASE(4)
-        KS_INDEX_CASE(5)
-        KS_INDEX_CASE(6)
-        KS_INDEX_CASE(7)
-#undef KS_INDEX_CASE
-    default: break;
-    }
-    for (int r = 0; r < n; r++)
-        t[r] = c;
-    for (int j = 0; j < nx; j++) {
-        const double b = beta[j], *restrict col = x + j * d->ldx;
+    return c;
+}
+
+KS_ROW_LOOP static void index_terms(const ks_glm_rows *d, int64_t i0, int n, const double *restrict beta,
+                                    double *restrict t)
+{
+    for (int j = 0; j < d->nx; j++) {
+        const double b = beta[j], *restrict col = d->x + j * d->ldx + i0;
         for (int r = 0; r < n; r++)
             t[r] += col[r] * b;
     }
@@ -447,9 +416,12 @@ void ks_glm_accumulate(const ks_glm_rows *d, const double *beta, int64_t begin, 
         if (at_zero) {
             link_at_zero(d->link, n, y, d1, d2, ll);
         } else {
-            for (int k = 0; k < nseg; k++)
-                index_rows(d, ks_glm_levels(d, i0 + seg[k], &index_run), i0 + seg[k], seg[k + 1] - seg[k],
-                           beta, bz, t + seg[k]);
+            for (int k = 0; k < nseg; k++) {
+                const double c = const_of_levels(d, ks_glm_levels(d, i0 + seg[k], &index_run), beta, bz);
+                for (int r = seg[k]; r < seg[k + 1]; r++)
+                    t[r] = c;
+            }
+            index_terms(d, i0, n, beta, t);
             ks_glm_link_many(d->link, n, y, t, d1, d2, ll, tmp);
         }
         for (int k = 0; k < nseg; k++) {

@@ -527,13 +527,21 @@ static void copy_sample(const ks_fit_panel *pn, ks_fit_design *d, const ks_sampl
 /* The runs of a block's rows k0 .. k0 + m, whose levels are lev[m][nfe]:
  * a row whose levels differ from the row before it (the block before's last
  * row for the first) starts a run. */
+static inline int same_levels(const int32_t *a, const int32_t *b, int nfe)
+{
+    int same = 1;
+    for (int f = 0; f < nfe; f++) /* no call per row, as memcmp was */
+        same &= a[f] == b[f];
+    return same;
+}
+
 static int add_runs(ks_ctx *ctx, ks_fit_design *d, const int32_t *lev, int64_t m, int64_t k0)
 {
     const int nfe = d->nfe;
     const size_t bytes = sizeof *lev * (size_t)nfe;
     for (int64_t i = 0; i < m; i++) {
         const int32_t *prev = i > 0 ? lev + (i - 1) * nfe : d->run_fe + d->nchange * nfe;
-        if (k0 + i > 0 && !memcmp(prev, lev + i * nfe, bytes))
+        if (k0 + i > 0 && same_levels(prev, lev + i * nfe, nfe))
             continue;
         if (k0 + i > 0) {
             KS_CHECK(ks_reserve(ctx, &d->change, &d->change_cap, (size_t)d->nchange + 1, sizeof *d->change,
