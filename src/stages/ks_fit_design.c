@@ -266,8 +266,10 @@ static int fe_count(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const
                     int64_t **cnt, int64_t **pos)
 {
     const int col = d->fe_col[f];
+    /* (up to 2^22 values: counters of at most 128 MiB for a column whose
+     * kept rows may span far fewer) */
     const int one_pass = pn->type[col] != KS_FIT_F64 && pn->lo[col] <= pn->hi[col] &&
-                         pn->hi[col] - pn->lo[col] < 10000000;
+                         pn->hi[col] - pn->lo[col] < ((int64_t)1 << 22);
     int64_t first = 0, last = -1;
     if (one_pass) {
         d->fe_min[f] = pn->lo[col];
