@@ -15,6 +15,10 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define KS_CSV_AVX2 1
+#endif
 
 #include "ks_mem.h"
 
@@ -35,6 +39,8 @@ struct ks_csv_reader {
     char *scratch;
     size_t scratch_len;
     size_t scratch_cap;
+    int plain_path;        /* records without quotes or CRs split by ks_csv_plain_record */
+    int avx2;              /* the CPU has AVX2 (ks_csv_masks_avx2) */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -188,8 +194,13 @@ int ks_csv_open_mem(ks_ctx *ctx, ks_csv_reader **reader, const char *buf, size_t
     r->delim = (unsigned char)delimiter;
     r->base_offset = base_offset;
     r->line = first_line;
-    /* customs rows have about a dozen fields: start with room for 64 */
-    if (ks_reserve(ctx, &r->fields, &r->fields_cap, 64, sizeof *r->fields, "CSV fields") != KS_OK) {
+    r->plain_path = 1;
+#ifdef KS_CSV_AVX2
+    r->avx2 = __builtin_cpu_supports("avx2");
+#endif
+    /* customs rows have about a dozen fields: room for 128 (the fast path
+     * takes records of fewer than 64 fields) */
+    if (ks_reserve(ctx, &r->fields, &r->fields_cap, 128, sizeof *r->fields, "CSV fields") != KS_OK) {
         ks_csv_close(r);
         return ctx->code;
     }
@@ -394,6 +405,139 @@ static inline uint64_t ks_csv_block_mask(const unsigned char *base, const unsign
     return mask;
 }
 
+void ks_csv_use_plain_path(ks_csv_reader *reader, int on)
+{
+    reader->plain_path = on;
+}
+
+/* The delimiters and the bytes that stop a plain record (LF, quote, CR) of
+ * the 64 bytes at base, one bit per byte: SSE2 (every x86-64), or AVX2 where
+ * the CPU has it (half the instructions; chosen once per reader). */
+typedef struct ks_csv_masks {
+    uint64_t delims, stops;
+} ks_csv_masks;
+
+#ifdef __SSE2__
+static inline ks_csv_masks ks_csv_masks_sse2(const unsigned char *base, unsigned char delim)
+{
+    const __m128i d = _mm_set1_epi8((char)delim), lf = _mm_set1_epi8('\n'), quote = _mm_set1_epi8('"'),
+                  cr = _mm_set1_epi8('\r');
+    ks_csv_masks m = {0, 0};
+    for (int k = 0; k < 4; k++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(base + 16 * k));
+        __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, lf), _mm_cmpeq_epi8(v, quote)),
+                                    _mm_cmpeq_epi8(v, cr));
+        m.delims |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, d)) << (16 * k);
+        m.stops |= (uint64_t)(unsigned)_mm_movemask_epi8(stop) << (16 * k);
+    }
+    return m;
+}
+#endif
+
+#ifdef KS_CSV_AVX2
+__attribute__((target("avx2"))) static inline ks_csv_masks ks_csv_masks_avx2(const unsigned char *base,
+                                                                             unsigned char delim)
+{
+    const __m256i d = _mm256_set1_epi8((char)delim), lf = _mm256_set1_epi8('\n'),
+                  quote = _mm256_set1_epi8('"'), cr = _mm256_set1_epi8('\r');
+    ks_csv_masks m = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(base + 32 * k));
+        __m256i stop = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(v, lf), _mm256_cmpeq_epi8(v, quote)),
+                                       _mm256_cmpeq_epi8(v, cr));
+        m.delims |= (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, d)) << (32 * k);
+        m.stops |= (uint64_t)(uint32_t)_mm256_movemask_epi8(stop) << (32 * k);
+    }
+    return m;
+}
+#endif
+
+/* Fields of a plain record, one per delimiter bit of the block at base:
+ * f[*n...] from *field on. */
+static inline void ks_csv_plain_fields(ks_csv_field *f, size_t *n, const char **field, const unsigned char *base,
+                                       uint64_t delims)
+{
+    size_t k = *n;
+    const char *from = *field;
+    for (; delims; delims &= delims - 1) {
+        const char *q = (const char *)base + __builtin_ctzll(delims);
+        f[k].ptr = from;
+        f[k].len = (size_t)(q - from);
+        f[k++].quoted = 0;
+        from = q + 1;
+    }
+    *n = k;
+    *field = from;
+}
+
+/* The common record: no quote and no CR before its LF (or CR LF), at least
+ * 64 bytes before the end of the range, fewer fields than fields_cap - 64.
+ * Two masks per 64 bytes, the delimiters and the bytes that stop the record
+ * (LF, quote, CR), and a field per delimiter bit below the first stop: no
+ * test per field of what starts or ends it.  Returns 0, having changed
+ * nothing, for any other record (the general loop reads it). */
+static inline __attribute__((always_inline)) int ks_csv_plain_record(ks_csv_reader *r, ks_csv_record *rec,
+                                                                    int avx2)
+{
+#ifdef __SSE2__
+    const unsigned char *start = r->buf + r->pos, *end = r->buf + r->len, *base = start;
+    const char *field = (const char *)start;
+    ks_csv_field *f = r->fields;
+    size_t n = 0;
+    for (;;) {
+        ks_csv_masks m;
+        if (end - base < 64 || n + 64 >= r->fields_cap)
+            return 0;
+#ifdef KS_CSV_AVX2
+        m = avx2 ? ks_csv_masks_avx2(base, r->delim) : ks_csv_masks_sse2(base, r->delim);
+#else
+        (void)avx2;
+        m = ks_csv_masks_sse2(base, r->delim);
+#endif
+        if (m.stops) {
+            unsigned at = (unsigned)__builtin_ctzll(m.stops);
+            const unsigned char *stop = base + at;
+            size_t crlf = 0;
+            if (*stop == '\r' && stop + 1 < end && stop[1] == '\n')
+                crlf = 1;
+            else if (*stop != '\n')
+                return 0; /* a quote, or a CR not before LF */
+            ks_csv_plain_fields(f, &n, &field, base, m.delims & (((uint64_t)1 << at) - 1));
+            f[n].ptr = field;
+            f[n].len = (size_t)((const char *)stop - field);
+            f[n++].quoted = 0;
+            rec->fields = f;
+            rec->nfields = (int)n;
+            rec->line = r->line++;
+            rec->offset = r->base_offset + r->pos;
+            rec->malformed = 0;
+            r->pos = (size_t)(stop + 1 + crlf - r->buf);
+            return 1;
+        }
+        ks_csv_plain_fields(f, &n, &field, base, m.delims);
+        base += 64;
+    }
+#else
+    (void)r;
+    (void)rec;
+    (void)avx2;
+    return 0;
+#endif
+}
+
+/* The fast path compiled twice, each with its masks inlined. */
+static int ks_csv_plain_record_sse2(ks_csv_reader *r, ks_csv_record *rec)
+{
+    return ks_csv_plain_record(r, rec, 0);
+}
+
+#ifdef KS_CSV_AVX2
+__attribute__((target("avx2"))) static int ks_csv_plain_record_avx2(ks_csv_reader *r, ks_csv_record *rec)
+{
+    return ks_csv_plain_record(r, rec, 1);
+}
+#endif
+
 int ks_csv_next(ks_ctx *ctx, ks_csv_reader *r, ks_csv_record *rec, int *has_record)
 {
     const unsigned char *p = r->buf + r->pos;
@@ -411,6 +555,13 @@ int ks_csv_next(ks_ctx *ctx, ks_csv_reader *r, ks_csv_record *rec, int *has_reco
         return KS_OK;
     }
     *has_record = 1;
+#ifdef KS_CSV_AVX2
+    if (r->plain_path && (r->avx2 ? ks_csv_plain_record_avx2(r, rec) : ks_csv_plain_record_sse2(r, rec)))
+        return KS_OK;
+#else
+    if (r->plain_path && ks_csv_plain_record_sse2(r, rec))
+        return KS_OK;
+#endif
     rec->line = r->line;
     rec->offset = r->base_offset + r->pos;
     r->scratch_len = 0;

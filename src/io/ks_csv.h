@@ -53,6 +53,10 @@ int ks_csv_open_mem(ks_ctx *ctx, ks_csv_reader **reader, const char *buf, size_t
  * record is returned with rec->malformed set so the caller can reject it. */
 int ks_csv_next(ks_ctx *ctx, ks_csv_reader *reader, ks_csv_record *rec, int *has_record);
 
+/* Whether records without quotes or CRs take the fast path (on by
+ * default); the same records either way.  For tests, which compare them. */
+void ks_csv_use_plain_path(ks_csv_reader *reader, int on);
+
 /* Bytes consumed so far (for progress). */
 size_t ks_csv_consumed(const ks_csv_reader *reader);
 

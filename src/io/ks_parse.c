@@ -14,11 +14,8 @@ static inline int ks_is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* The value of p[0..n), n <= 18 (so it cannot overflow): 1 when every byte
- * is a digit, 0 otherwise.  The common case of every parser below: plain
- * digits, checked and summed in one branch-light loop. */
-#define KS_SHORT_DIGITS 18
-static inline int ks_short_digits(const char *p, size_t n, int64_t *value)
+/* The value of p[0..n), n <= 3: digit by digit. */
+static inline int ks_digits_loop(const char *p, size_t n, uint64_t *value)
 {
     uint64_t v = 0;
     unsigned bad = 0;
@@ -27,8 +24,32 @@ static inline int ks_short_digits(const char *p, size_t n, int64_t *value)
         bad |= d > 9;
         v = v * 10 + d;
     }
-    *value = (int64_t)v;
+    *value = v;
     return !bad;
+}
+
+/* The value of p[0..n), n <= 18 (so it cannot overflow): 1 when every byte
+ * is a digit, 0 otherwise.  The common case of every parser below: plain
+ * digits (years, HS and city codes, amounts), eight at a time. */
+#define KS_SHORT_DIGITS 18
+static inline int ks_short_digits(const char *p, size_t n, int64_t *value)
+{
+    uint64_t top = 0, mid = 0, low = 0;
+    int ok;
+    if (n < 4) {
+        ok = ks_digits_loop(p, n, &low);
+    } else if (n <= 8) {
+        ok = ks_parse_4_to_8_digits(p, n, &low);
+    } else if (n <= 16) {
+        size_t h = n - 8;
+        ok = (h < 4 ? ks_digits_loop(p, h, &mid) : ks_parse_4_to_8_digits(p, h, &mid)) &&
+             ks_parse_4_to_8_digits(p + h, 8, &low);
+    } else {
+        ok = ks_digits_loop(p, n - 16, &top) && ks_parse_4_to_8_digits(p + n - 16, 8, &mid) &&
+             ks_parse_4_to_8_digits(p + n - 8, 8, &low);
+    }
+    *value = (int64_t)((top * 100000000ULL + mid) * 100000000ULL + low);
+    return ok;
 }
 
 /* Append digit d to *acc; 0 on overflow. */
@@ -49,7 +70,7 @@ static int ks_take_sign(const char **p, const char *end)
     return 0;
 }
 
-ks_parse_status ks_parse_int64(const char *ptr, size_t len, int64_t *out)
+ks_parse_status ks_parse_int64_general(const char *ptr, size_t len, int64_t *out)
 {
     const char *p, *end, *digits;
     int negative;
@@ -152,7 +173,7 @@ static inline int ks_plain_micro(const char *p, size_t len, int64_t *out)
     return 1;
 }
 
-ks_parse_status ks_parse_micro(const char *ptr, size_t len, int64_t *out)
+ks_parse_status ks_parse_micro_general(const char *ptr, size_t len, int64_t *out)
 {
     ks_mantissa m;
     int negative;
@@ -208,7 +229,7 @@ ks_parse_status ks_parse_micro(const char *ptr, size_t len, int64_t *out)
     return KS_PARSE_OK;
 }
 
-ks_parse_status ks_parse_digits(const char *ptr, size_t len, int64_t *value, int *ndigits)
+ks_parse_status ks_parse_digits_general(const char *ptr, size_t len, int64_t *value, int *ndigits)
 {
     int64_t v = 0;
     ks_parse_trim(&ptr, &len);

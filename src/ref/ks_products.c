@@ -6,6 +6,7 @@
  * HS2007 correlates: two HS2007 subheadings in one heading count once, so a
  * code whose value is split equally across its targets is split across
  * headings, not across subheadings (docs/reference-data.md). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -207,6 +208,33 @@ static void ks_ref_conc_offsets(ks_concordance *c, const ks_ref_pairs *pairs)
         c->offset[k++] = (int32_t)pairs->n;
 }
 
+/* The offsets again by heading (ks_concordance): a block for every heading
+ * with a known code, its offsets relative to the block's first. */
+static int ks_ref_conc_blocks(ks_ctx *ctx, ks_concordance *c, const char *name)
+{
+    int nblocks = 0;
+    KS_CHECK(ks_calloc(ctx, &c->block_of_hs4, 10000, sizeof *c->block_of_hs4, "concordance blocks"));
+    for (int h = 0; h < 10000; h++)
+        if (c->offset[h * 100 + 100] > c->offset[h * 100])
+            c->block_of_hs4[h] = (uint16_t)++nblocks;
+    KS_CHECK(ks_calloc(ctx, &c->block_base, (size_t)nblocks + 1, sizeof *c->block_base, "concordance blocks"));
+    KS_CHECK(ks_calloc(ctx, &c->block_rel, (size_t)nblocks * 101 + 1, sizeof *c->block_rel, "concordance blocks"));
+    for (int h = 0; h < 10000; h++) {
+        int b = c->block_of_hs4[h] - 1;
+        if (b < 0)
+            continue;
+        c->block_base[b] = c->offset[h * 100];
+        for (int k = 0; k <= 100; k++) {
+            int32_t rel = c->offset[h * 100 + k] - c->block_base[b];
+            if (rel > UINT16_MAX)
+                return ks_fail(ctx, KS_EINPUT, "data/%s: the codes of heading %04d have more than %d rows",
+                               name, h, UINT16_MAX);
+            c->block_rel[(size_t)b * 101 + (size_t)k] = (uint16_t)rel;
+        }
+    }
+    return KS_OK;
+}
+
 static int ks_ref_conc_build(ks_ctx *ctx, ks_concordance *c, ks_ref_pairs *pairs,
                              const char *name)
 {
@@ -221,7 +249,7 @@ static int ks_ref_conc_build(ks_ctx *ctx, ks_concordance *c, ks_ref_pairs *pairs
         if (i == 0 || pairs->items[i].from != pairs->items[i - 1].from)
             c->codes[k++] = pairs->items[i].from;
     }
-    return KS_OK;
+    return ks_ref_conc_blocks(ctx, c, name);
 }
 
 static int ks_ref_identity_row(ks_ctx *ctx, const ks_ref_table *t, const ks_refdata *ref,
@@ -311,6 +339,9 @@ void ks_ref_free_products(ks_refdata *ref)
     memset(p, 0, sizeof *p);
     for (int v = 0; v < KS_NVINTAGES; v++) {
         free(ref->conc[v].offset);
+        free(ref->conc[v].block_of_hs4);
+        free(ref->conc[v].block_base);
+        free(ref->conc[v].block_rel);
         free(ref->conc[v].targets);
         free(ref->conc[v].codes);
         memset(&ref->conc[v], 0, sizeof ref->conc[v]);

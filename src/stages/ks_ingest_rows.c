@@ -22,9 +22,42 @@ typedef struct ks_memo {
     char bytes[KS_MEMO_MAX];
 } ks_memo;
 
+static inline uint64_t load64(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+static inline uint32_t load32(const char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* a[0..n) == b[0..n), eight bytes at a time with the last word overlapping
+ * (four for shorter fields): fields are short, and a call to memcmp cost
+ * more than the compare. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        for (size_t i = 0; i + 8 < n; i += 8)
+            if (load64(a + i) != load64(b + i))
+                return 0;
+        return load64(a + n - 8) == load64(b + n - 8);
+    }
+    if (n >= 4)
+        return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 static inline int memo_hit(const ks_memo *m, const char *s, size_t len, int64_t *value)
 {
-    if (m->len != len || memcmp(m->bytes, s, len) != 0)
+    if (m->len != len || !same_bytes(m->bytes, s, len))
         return 0;
     *value = m->value;
     return 1;
@@ -43,6 +76,10 @@ static inline void memo_keep(ks_memo *m, const char *s, size_t len, int64_t valu
 
 enum { KS_TEXT_FLOW, KS_TEXT_MODE, KS_TEXT_OWN, KS_TEXT_NAME, KS_NTEXT };
 
+/* Verdicts kept per text field: a firm's rows alternate among a few trade
+ * modes and both flows, which one memo missed about one row in ten. */
+#define KS_MEMO_WAYS 4
+
 /* Text fields repeat a lot (a handful of flows, modes and ownership types;
  * one name per firm), so their verdicts are cached by a hash of the raw
  * bytes and the iconv conversion runs once per distinct value. */
@@ -58,7 +95,8 @@ struct ks_row_parser {
     ks_summap partner_cache;   /* hash -> local partner id, -1 none, -2 bad encoding */
     int keep_partners;         /* a density of the job filters by partner country */
     uint32_t firm_in_tables;      /* the firm whose entries the tables combine */
-    ks_memo last_text[KS_NTEXT];  /* the previous row's verdicts, by raw bytes */
+    ks_memo last_text[KS_NTEXT][KS_MEMO_WAYS]; /* recent verdicts, by raw bytes */
+    unsigned next_way[KS_NTEXT];  /* the way the next miss replaces */
     ks_memo last_firm;            /* the previous row's firm id -> local firm */
 };
 
@@ -84,7 +122,8 @@ int ks_row_parser_open(ks_ctx *ctx, ks_row_parser **out, const ks_job *job, cons
     p->ref = ref;
     p->conv_encoding = -1;
     for (int k = 0; k < KS_NTEXT; k++)
-        p->last_text[k].len = SIZE_MAX;
+        for (int w = 0; w < KS_MEMO_WAYS; w++)
+            p->last_text[k][w].len = SIZE_MAX;
     p->last_firm.len = SIZE_MAX;
     for (int d = 0; d < job->n_densities; d++)
         p->keep_partners |= job->densities[d].partners.n > 0;
@@ -145,24 +184,21 @@ static int partner_of(ks_ctx *ctx, ks_row_parser *p, ks_aggregates *agg, const c
     return ks_summap_add(ctx, &p->partner_cache, h, *partner);
 }
 
-/* The verdict on a text field, through its cache; -2 for bad encoding. */
-static int text_verdict(ks_ctx *ctx, ks_row_parser *p, int kind, const char *s, size_t len, int *verdict)
+/* The verdict on a text field not among its recent ones, through its
+ * cache (converted and judged once per distinct value); -2 for bad
+ * encoding.  It replaces the oldest recent one. */
+static int text_verdict_lookup(ks_ctx *ctx, ks_row_parser *p, int kind, const char *s, size_t len, int *verdict)
 {
     ks_summap *cache = kind == KS_TEXT_FLOW ? &p->flow_cache : kind == KS_TEXT_MODE ? &p->mode_cache
                      : kind == KS_TEXT_OWN ? &p->own_cache : &p->name_cache;
-    ks_memo *last = &p->last_text[kind];
-    uint64_t h;
+    ks_memo *way = &p->last_text[kind][p->next_way[kind]++ % KS_MEMO_WAYS];
+    uint64_t h = ks_hash64(s, len) & ~(uint64_t)0 >> 1;
     int64_t cached;
     const char *u;
     size_t ulen;
     int v;
-    if (memo_hit(last, s, len, &cached)) {
-        *verdict = (int)cached;
-        return KS_OK;
-    }
-    h = ks_hash64(s, len) & ~(uint64_t)0 >> 1;
     if (ks_summap_find(cache, h, &cached)) {
-        memo_keep(last, s, len, cached);
+        memo_keep(way, s, len, cached);
         *verdict = (int)cached;
         return KS_OK;
     }
@@ -179,9 +215,22 @@ static int text_verdict(ks_ctx *ctx, ks_row_parser *p, int kind, const char *s, 
         v = ks_customs_is_trader(u, ulen, &p->job->trader_keywords);
     }
     KS_CHECK(ks_summap_add(ctx, cache, h, v));
-    memo_keep(last, s, len, v);
+    memo_keep(way, s, len, v);
     *verdict = v;
     return KS_OK;
+}
+
+/* The verdict on a text field: one of its recent ones when the bytes are
+ * the same (nearly every row), else through its cache. */
+static inline int text_verdict(ks_ctx *ctx, ks_row_parser *p, int kind, const char *s, size_t len, int *verdict)
+{
+    int64_t kept;
+    for (int w = 0; w < KS_MEMO_WAYS; w++)
+        if (memo_hit(&p->last_text[kind][w], s, len, &kept)) {
+            *verdict = (int)kept;
+            return KS_OK;
+        }
+    return text_verdict_lookup(ctx, p, kind, s, len, verdict);
 }
 
 /* The local id of a firm that is not the previous row's (its id's bytes,
@@ -195,7 +244,7 @@ static int firm_of(ks_ctx *ctx, ks_row_parser *p, ks_aggregates *agg, const char
     return KS_OK;
 }
 
-static ks_csv_field field_of(const ks_input_file *f, const ks_csv_record *rec, int which)
+static inline __attribute__((always_inline)) ks_csv_field field_of(const ks_input_file *f, const ks_csv_record *rec, int which)
 {
     ks_csv_field empty = {"", 0, 0};
     int c = f->col_of_field[which];
@@ -290,7 +339,9 @@ static int check_row(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *f,
     else
         KS_CHECK(firm_of(ctx, p, agg, fid.ptr, fid.len, &row->firm));
     row->flow = v_flow;
-    row->hs6 = (int32_t)(ndig == 8 ? code / 100 : code);
+    row->hs6 = (int32_t)code;
+    if (ndig == 8) /* a constant divisor: a multiply, where one expression for both was a division */
+        row->hs6 = (int32_t)((uint64_t)code / 100u);
     row->ownership = v_own;
     row->trader = v_name;
     row->processing = v_mode;
@@ -344,7 +395,7 @@ static int clean_row(ks_ctx *ctx, ks_row_parser *p, ks_row *row, ks_aggregates *
     /* Split the value equally over distinct headings, exactly: the remainder
      * of the integer division goes one micro-dollar each to the first ones. */
     for (int t = 0; t < ntargets; t++) {
-        int64_t share = row->value / ntargets + (t < row->value % ntargets ? 1 : 0);
+        int64_t share = ntargets == 1 ? row->value : row->value / ntargets + (t < row->value % ntargets ? 1 : 0);
         KS_CHECK(add(agg, ctx, KS_AGG_FLOWS,
                      KS_KEY(row->firm, row->year_idx, KS_FLOW_PAYLOAD(targets[t], row->flow)), share));
         if (row->flow == KS_FLOW_IMPORT && row->partner >= 0)
@@ -402,7 +453,8 @@ int ks_row_parser_run(ks_ctx *ctx, ks_row_parser *p, const ks_input_file *file,
             KS_CHECK(ks_summap_init(ctx, caches[c], cap / 2));
         }
         for (int k = 0; k < KS_NTEXT; k++)
-            p->last_text[k].len = SIZE_MAX;
+            for (int w = 0; w < KS_MEMO_WAYS; w++)
+                p->last_text[k][w].len = SIZE_MAX;
         ks_text_conv_close(p->conv);
         p->conv = NULL;
         KS_CHECK(ks_text_conv_open(ctx, &p->conv, file->encoding));

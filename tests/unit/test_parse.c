@@ -220,6 +220,79 @@ static void test_short_path_edges(void)
     CU_ASSERT(v == 42 && nd == 19); /* untouched on failure */
 }
 
+/* Every length the short path takes (1 to 18 digits, parsed eight at a
+ * time), with a non-digit at each position in turn: the bytes on either
+ * side of '0'..'9', others with a high nibble of 3, a GBK lead byte whose
+ * low nibble is a digit's, NUL.  The values are summed here digit by digit. */
+static void test_digits_every_length(void)
+{
+    static const char digits[] = "917364528091736452";
+    static const char bad[] = {'/', ':', ';', '?', '.', 'a', (char)0xB5, (char)0x33 | (char)0x80, '\0'};
+    char buf[32];
+    for (int n = 1; n <= 18; n++) {
+        int64_t want = 0, v = -1;
+        int nd = 0;
+        for (int i = 0; i < n; i++)
+            want = want * 10 + (digits[i] - '0');
+        memcpy(buf, digits, (size_t)n);
+        CU_ASSERT_EQUAL(ks_parse_digits(buf, (size_t)n, &v, &nd), KS_PARSE_OK);
+        CU_ASSERT(v == want && nd == n);
+        CU_ASSERT_EQUAL(ks_parse_int64(buf, (size_t)n, &v), KS_PARSE_OK);
+        CU_ASSERT_EQUAL(v, want);
+        for (int i = 0; i < n; i++) {
+            for (size_t b = 0; b < sizeof bad; b++) {
+                memcpy(buf, digits, (size_t)n);
+                buf[i] = bad[b];
+                if (ks_parse_digits(buf, (size_t)n, &v, &nd) != KS_PARSE_NOT_NUMBER)
+                    fprintf(stderr, "\n  digits: byte 0x%02x at %d of %d accepted\n",
+                            (unsigned char)bad[b], i, n);
+                CU_ASSERT_EQUAL(ks_parse_digits(buf, (size_t)n, &v, &nd), KS_PARSE_NOT_NUMBER);
+            }
+        }
+    }
+}
+
+/* The inline parsers' fast paths give what the general parsers give, on
+ * random strings over digits, point, signs, exponents, blanks and bytes
+ * next to the digits (a fixed LCG: the same strings every run). */
+static void test_fast_paths_agree(void)
+{
+    static const char alphabet[] = "0123456789000999..+-eE /:\t";
+    uint64_t state = 88172645463325252ULL;
+    char buf[32];
+    int disagreements = 0;
+    for (int t = 0; t < 200000; t++) {
+        size_t n;
+        int64_t a = -7, b = -7;
+        int na = -7, nb = -7;
+        ks_parse_status sa, sb;
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        n = (size_t)(state >> 59) % 25;
+        for (size_t i = 0; i < n; i++) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            /* mostly digits, so that long valid numbers come up */
+            buf[i] = (state >> 60) < 11 ? (char)('0' + (state >> 33) % 10)
+                                        : alphabet[(state >> 33) % (sizeof alphabet - 1)];
+        }
+        sa = ks_parse_micro(buf, n, &a);
+        sb = ks_parse_micro_general(buf, n, &b);
+        disagreements += sa != sb || (sa == KS_PARSE_OK && a != b);
+        a = b = -7;
+        sa = ks_parse_int64(buf, n, &a);
+        sb = ks_parse_int64_general(buf, n, &b);
+        disagreements += sa != sb || (sa == KS_PARSE_OK && a != b);
+        a = b = -7;
+        sa = ks_parse_digits(buf, n, &a, &na);
+        sb = ks_parse_digits_general(buf, n, &b, &nb);
+        disagreements += sa != sb || (sa == KS_PARSE_OK && (a != b || na != nb));
+        if (disagreements == 1) {
+            fprintf(stderr, "\n  fast and general parsers disagree on \"%.*s\"\n", (int)n, buf);
+            disagreements++;
+        }
+    }
+    CU_ASSERT_EQUAL(disagreements, 0);
+}
+
 static void test_status_text(void)
 {
     CU_ASSERT_STRING_EQUAL(ks_parse_status_text(KS_PARSE_OK), "ok");
@@ -241,6 +314,8 @@ int main(void)
         {"micro rejects", test_micro_rejects},
         {"digits", test_digits},
         {"short path edges", test_short_path_edges},
+        {"digits at every length", test_digits_every_length},
+        {"fast paths agree", test_fast_paths_agree},
         {"status text", test_status_text},
         {NULL, NULL},
     };
