@@ -1,8 +1,9 @@
 /* ks_radix.h - LSD radix sort of (64-bit key, 64-bit value) pairs.
  *
- * Pure compute: arrays in, arrays out; no MPI, HDF5 or logging.  Digits of 8
- * bits; a pass whose digit is the same for every key is skipped, so keys that
- * use few bits (packed tuples) cost few passes.  Stable; O(n) per pass. */
+ * Pure compute: arrays in, arrays out; no MPI, HDF5 or logging.  Digits of
+ * up to 12 bits, placed only where some keys differ, so keys that use few
+ * bits (packed tuples) cost few passes.  Stable; O(n) per pass; fewer than
+ * 2^32 pairs. */
 #ifndef KS_RADIX_H
 #define KS_RADIX_H
 

@@ -35,6 +35,32 @@ static void check(size_t n, uint64_t mask)
     free(tv);
 }
 
+/* Equal keys keep their input order (the sort is stable): values are the
+ * input positions. */
+static void check_stable(size_t n, uint64_t mask)
+{
+    uint64_t *k = malloc(n * sizeof *k), *tk = malloc(n * sizeof *tk);
+    int64_t *v = malloc(n * sizeof *v), *tv = malloc(n * sizeof *tv);
+    uint64_t x = 2463534242ULL;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        k[i] = x & mask;
+        v[i] = (int64_t)i;
+    }
+    ks_radix_sort_pairs(k, v, n, tk, tv);
+    for (size_t i = 1; i < n; i++) {
+        CU_ASSERT(k[i - 1] <= k[i]);
+        if (k[i - 1] == k[i])
+            CU_ASSERT(v[i - 1] < v[i]);
+    }
+    free(k);
+    free(tk);
+    free(v);
+    free(tv);
+}
+
 static void test_sorts_like_qsort(void)
 {
     check(0, ~0ULL);
@@ -42,6 +68,11 @@ static void test_sorts_like_qsort(void)
     check(1000, ~0ULL);
     check(100000, 0xff00ff0000ffULL); /* skipped digits */
     check(5000, 0x7);                 /* many equal keys */
+    check(200000, 0x0f00001fffff0fffULL); /* ingest's (year, firm, product): three bit ranges */
+    check(3000, 0x8000000000000001ULL);   /* the top and bottom bits only */
+    check(3000, 0xfffULL << 52);          /* a digit that would run past bit 63 */
+    check_stable(100000, 0x0f00000000000003ULL);
+    check_stable(100000, 0x3f);
 }
 
 int main(void)
