@@ -327,6 +327,17 @@ done:
     return rc;
 }
 
+void ks_ref_free_concordance(ks_concordance *c)
+{
+    free(c->offset);
+    free(c->block_of_hs4);
+    free(c->block_base);
+    free(c->block_rel);
+    free(c->targets);
+    free(c->codes);
+    memset(c, 0, sizeof *c);
+}
+
 void ks_ref_free_products(ks_refdata *ref)
 {
     ks_products *p = &ref->products;
@@ -337,15 +348,8 @@ void ks_ref_free_products(ks_refdata *ref)
     free(p->hs2);
     free(p->index_of_hs4);
     memset(p, 0, sizeof *p);
-    for (int v = 0; v < KS_NVINTAGES; v++) {
-        free(ref->conc[v].offset);
-        free(ref->conc[v].block_of_hs4);
-        free(ref->conc[v].block_base);
-        free(ref->conc[v].block_rel);
-        free(ref->conc[v].targets);
-        free(ref->conc[v].codes);
-        memset(&ref->conc[v], 0, sizeof ref->conc[v]);
-    }
+    for (int v = 0; v < KS_NVINTAGES; v++)
+        ks_ref_free_concordance(&ref->conc[v]);
     free(ref->chapters);
     ref->chapters = NULL;
     ref->n_chapters = 0;

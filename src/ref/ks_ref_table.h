@@ -70,6 +70,8 @@ int ks_ref_read_prefectures(ks_ctx *ctx, ks_refdata *ref, const char *name, cons
 int ks_ref_check_direct_units(ks_ctx *ctx, const ks_refdata *ref, const char *name,
                               const char *buf, size_t len);
 
+/* Frees one concordance's arrays (also on a half-built one) and zeroes it. */
+void ks_ref_free_concordance(ks_concordance *c);
 void ks_ref_free_products(ks_refdata *ref);
 void ks_ref_free_geo(ks_refdata *ref);
 

@@ -405,9 +405,7 @@ static int read_correlation(ks_ctx *ctx, const char *text, int *n_codes, int *n_
     rc = ks_ref_read_correlation(ctx, &scratch, KS_HS2002, "hs/x.csv", text, strlen(text));
     *n_codes = c->n_codes;
     *n_split = c->n_split;
-    free(c->offset);
-    free(c->targets);
-    free(c->codes);
+    ks_ref_free_concordance(c);
     return rc;
 }
 
