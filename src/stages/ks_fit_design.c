@@ -932,18 +932,26 @@ static int sample_take(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, ks
 
 /* ---- standardization: two fixed-order passes (mean, then squares) ---- */
 
+/* A column at a time (each column's sum still runs over the rows in order:
+ * the same bits as row by row), so that every loop streams one column. */
 static void sum_x(const ks_fit_design *d, int64_t b, int64_t e, double *acc, void *arg)
 {
     const double *mean = arg;
-    for (int64_t i = b; i < e; i++)
-        for (int j = 0; j < d->nx; j++) {
-            double v = d->x[j * d->n_local + i];
-            if (mean) {
-                v -= mean[j];
-                acc[j] += v * v;
-            } else
-                acc[j] += v;
+    for (int j = 0; j < d->nx; j++) {
+        const double *restrict x = d->x + j * d->n_local;
+        double a = acc[j];
+        if (mean) {
+            const double m = mean[j];
+            for (int64_t i = b; i < e; i++) {
+                const double v = x[i] - m;
+                a += v * v;
+            }
+        } else {
+            for (int64_t i = b; i < e; i++)
+                a += x[i];
         }
+        acc[j] = a;
+    }
 }
 
 static int standardize(ks_ctx *ctx, ks_fit_design *d)
@@ -961,9 +969,12 @@ static int standardize(ks_ctx *ctx, ks_fit_design *d)
             return ks_fail(ctx, KS_EINPUT, "model %s: standardize: %s is constant in the estimation "
                            "sample (sd 0)", d->spec->name, d->xname[j]);
     }
-    for (int64_t i = 0; i < d->n_local; i++)
-        for (int j = 0; j < d->nx; j++)
-            d->x[j * d->n_local + i] = (d->x[j * d->n_local + i] - mean[j]) / d->sd[j];
+    for (int j = 0; j < d->nx; j++) {
+        double *restrict x = d->x + j * d->n_local;
+        const double m = mean[j], sd = d->sd[j];
+        for (int64_t i = 0; i < d->n_local; i++) /* vectorised: a column at a time */
+            x[i] = (x[i] - m) / sd;
+    }
     return KS_OK;
 }
 
