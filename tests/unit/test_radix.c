@@ -10,16 +10,22 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* xorshift64: the next pseudo-random key of the sequence x. */
+static uint64_t next_key(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
 static void check(size_t n, uint64_t mask)
 {
     uint64_t *k = malloc(n * sizeof *k), *ref = malloc(n * sizeof *ref), *tk = malloc(n * sizeof *tk);
     int64_t *v = malloc(n * sizeof *v), *tv = malloc(n * sizeof *tv);
     uint64_t x = 88172645463325252ULL;
     for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        k[i] = ref[i] = x & mask;
+        k[i] = ref[i] = next_key(&x) & mask;
         v[i] = (int64_t)(k[i] * 3 + 1); /* the value travels with its key */
     }
     qsort(ref, n, sizeof *ref, cmp_u64);
@@ -43,10 +49,7 @@ static void check_stable(size_t n, uint64_t mask)
     int64_t *v = malloc(n * sizeof *v), *tv = malloc(n * sizeof *tv);
     uint64_t x = 2463534242ULL;
     for (size_t i = 0; i < n; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        k[i] = x & mask;
+        k[i] = next_key(&x) & mask;
         v[i] = (int64_t)i;
     }
     ks_radix_sort_pairs(k, v, n, tk, tv);
