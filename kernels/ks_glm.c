@@ -73,7 +73,9 @@ KS_ROW_LOOP static void probit_many(int64_t n, const double *restrict y, const d
     ks_vm_apply(KS_VM_EXP, n, e, ll);  /* ll = g, for now */
     for (int64_t i = 0; i < n; i++) {
         double q = y[i] > 0.5 ? 1.0 : -1.0, s = q * t[i], E = c[i], h = 0.5 * (ll[i] * E);
-        double lam = s > 0.0 ? 0.39894228040143267794 * ll[i] / (1.0 - h) : 0.79788456080286535588 / E;
+        /* one division for both branches (a vector loop computes both
+         * sides of a select, and a division costs more than the rest) */
+        double lam = (s > 0.0 ? 0.39894228040143267794 * ll[i] : 0.79788456080286535588) / (s > 0.0 ? 1.0 - h : E);
         d1[i] = q * lam;
         d2[i] = -lam * (lam + s);
         c[i] = s > 0.0 ? -h : 0.5 * E - 1.0;
