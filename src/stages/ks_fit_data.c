@@ -349,7 +349,7 @@ static int column_ranges(ks_ctx *ctx, ks_fit_panel *pn)
 int ks_fit_panel_read(ks_ctx *ctx, const ks_job *job, ks_fit_panel *pn)
 {
     hid_t file;
-    int rc = KS_OK;
+    int rc = KS_OK, moved = 0;
     int64_t nb;
     memset(pn, 0, sizeof *pn);
     for (int i = 0; i < job->n_models; i++)
@@ -378,6 +378,9 @@ int ks_fit_panel_read(ks_ctx *ctx, const ks_job *job, ks_fit_panel *pn)
         rc = read_column(ctx, file, pn, c);
     H5Fclose(file);
     KS_CHECK(ks_mpi_agree(ctx, rc));
+    KS_CHECK(ks_fit_panel_balance(ctx, pn, &moved));
+    for (int c = 0; moved && c < pn->ncols; c++) /* of the rows this rank holds now */
+        pn->all_finite[c] = (uint8_t)column_all_finite(pn, c);
     return column_ranges(ctx, pn);
 }
 

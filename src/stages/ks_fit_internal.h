@@ -186,6 +186,10 @@ int ks_fit_column_of(const ks_fit_panel *pn, const char *name);
 int ks_fit_split_term(const char *term, char f[2][64]);
 int ks_fit_parse_where(ks_ctx *ctx, const ks_model_spec *m, ks_where *w);
 int ks_fit_panel_read(ks_ctx *ctx, const ks_job *job, ks_fit_panel *pn);
+/* Moves whole blocks between ranks so that each holds about as many rows
+ * with every column finite as the others (ks_fit_balance.c); *moved: 1
+ * when the split changed (all_finite is then stale).  Collective. */
+int ks_fit_panel_balance(ks_ctx *ctx, ks_fit_panel *pn, int *moved);
 void ks_fit_panel_free(ks_fit_panel *pn);
 
 /* ks_fit_design.c; scratch: the buffers to reuse (the design borrows them until it is
