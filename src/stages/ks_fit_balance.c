@@ -94,7 +94,12 @@ static int move_column(ks_ctx *ctx, ks_fit_panel *pn, int c, const ks_split *sp,
         sp->rcount[q] = (int)r;
         sp->rdispl[q] = r > 0 ? (int)(at - n0) : 0;
     }
-    KS_CHECK(ks_calloc(ctx, &send, (size_t)(nsend ? nsend : 1), size, "rows to another rank"));
+    /* every rank must be able to take part before the collective */
+    rc = ks_mpi_agree(ctx, ks_calloc(ctx, &send, (size_t)(nsend ? nsend : 1), size, "rows to another rank"));
+    if (rc != KS_OK) {
+        free(send);
+        return rc;
+    }
     for (int q = 0; q < nr; q++)
         if (sp->scount[q] > 0) {
             overlap(o0, o1, sp->new0[q], sp->new1[q], &at);
@@ -103,34 +108,31 @@ static int move_column(ks_ctx *ctx, ks_fit_panel *pn, int c, const ks_split *sp,
         }
     if (n1 - n0 > o1 - o0) { /* grow, then move what stays */
         char *grown = realloc(col, (size_t)(n1 - n0) * size);
-        if (!grown) {
-            free(send);
-            return ks_fail(ctx, KS_ENOMEM, "fit: no memory for %lld rows of /panel/%s",
-                           (long long)(n1 - n0), pn->names[c]);
-        }
-        col = grown;
+        if (grown)
+            col = grown;
+        else
+            rc = ks_fail(ctx, KS_ENOMEM, "fit: no memory for %lld rows of /panel/%s", (long long)(n1 - n0),
+                         pn->names[c]);
     }
-    if (keep > 0)
+    if (rc == KS_OK && keep > 0)
         memmove(col + (size_t)(keep0 - n0) * size, col + (size_t)(keep0 - o0) * size, (size_t)keep * size);
-    if (n1 - n0 < o1 - o0 && n1 > n0) { /* shrink after moving */
+    if (rc == KS_OK && n1 - n0 < o1 - o0 && n1 > n0) { /* shrink after moving */
         char *shrunk = realloc(col, (size_t)(n1 - n0) * size);
         col = shrunk ? shrunk : col;
     }
     pn->cols[c] = col;
-    if (MPI_Type_contiguous((int)size, MPI_BYTE, &row) != MPI_SUCCESS || MPI_Type_commit(&row) != MPI_SUCCESS)
+    if (rc == KS_OK && (MPI_Type_contiguous((int)size, MPI_BYTE, &row) != MPI_SUCCESS ||
+                        MPI_Type_commit(&row) != MPI_SUCCESS))
         rc = ks_fail(ctx, KS_EMPI, "fit: cannot make the MPI type of a row of /panel/%s", pn->names[c]);
-    else if (MPI_Alltoallv(send, sp->scount, sp->sdispl, row, col, sp->rcount, sp->rdispl, row, ctx->comm) !=
-             MPI_SUCCESS)
-        rc = ks_fail(ctx, KS_EMPI, "fit: moving rows of /panel/%s between ranks failed", pn->names[c]);
-    if (rc == KS_OK)
+    rc = ks_mpi_agree(ctx, rc);
+    if (rc == KS_OK) {
+        if (MPI_Alltoallv(send, sp->scount, sp->sdispl, row, col, sp->rcount, sp->rdispl, row, ctx->comm) !=
+            MPI_SUCCESS)
+            rc = ks_fail(ctx, KS_EMPI, "fit: moving rows of /panel/%s between ranks failed", pn->names[c]);
         MPI_Type_free(&row);
+    }
     free(send);
     return rc;
-}
-
-static size_t held_size(int type)
-{
-    return type == KS_FIT_I8 ? 1 : type == KS_FIT_I16 ? 2 : type == KS_FIT_I32 ? 4 : sizeof(double);
 }
 
 /* The panel rows of blocks [b0, b1). */
@@ -178,7 +180,7 @@ int ks_fit_panel_balance(ks_ctx *ctx, ks_fit_panel *pn, int *was_moved)
         }
     }
     for (int c = 0; rc == KS_OK && moved > 0 && c < pn->ncols; c++)
-        rc = move_column(ctx, pn, c, &sp, held_size(pn->type[c]));
+        rc = move_column(ctx, pn, c, &sp, ks_fit_type_size(pn->type[c]));
     if (rc == KS_OK && moved > 0) {
         ks_debug(ctx, "fit: panel rows %lld..%lld, balanced to rows %lld..%lld (blocks %lld..%lld)",
                  (long long)sp.old0[ctx->rank], (long long)sp.old1[ctx->rank], (long long)sp.new0[ctx->rank],

@@ -213,11 +213,12 @@ static void column_type(hid_t file, ks_fit_panel *pn, int c)
 /* The memory type of a column held as `type`, and its width. */
 static hid_t held_type(int type, size_t *size)
 {
+    *size = ks_fit_type_size(type);
     switch (type) {
-    case KS_FIT_I8: *size = 1; return H5T_NATIVE_INT8;
-    case KS_FIT_I16: *size = 2; return H5T_NATIVE_INT16;
-    case KS_FIT_I32: *size = 4; return H5T_NATIVE_INT32;
-    default: *size = sizeof(double); return H5T_NATIVE_DOUBLE;
+    case KS_FIT_I8: return H5T_NATIVE_INT8;
+    case KS_FIT_I16: return H5T_NATIVE_INT16;
+    case KS_FIT_I32: return H5T_NATIVE_INT32;
+    default: return H5T_NATIVE_DOUBLE;
     }
 }
 
@@ -309,7 +310,7 @@ static int check_memory(ks_ctx *ctx, const ks_fit_panel *pn)
      * cluster and row ids) beside them */
     double per_row = 8.0 * (KS_FIT_MAX_X / 4 + 4);
     for (int c = 0; c < pn->ncols; c++) /* a double, or an integer of its stored width */
-        per_row += pn->type[c] == KS_FIT_I8 ? 1 : pn->type[c] == KS_FIT_I16 ? 2 : pn->type[c] == KS_FIT_I32 ? 4 : 8;
+        per_row += (double)ks_fit_type_size(pn->type[c]);
     double need = per_row * (double)pn->nrows * ctx->nranks;
     int64_t avail = mem_available();
     ks_info(ctx, "fit: %lld panel rows, %d columns (%s%s...), about %.0f MB in memory on all ranks",

@@ -45,6 +45,12 @@ typedef struct ks_fit_panel {
 
 enum { KS_FIT_F64, KS_FIT_I8, KS_FIT_I16, KS_FIT_I32 };
 
+/* Bytes a row of a column held as `type` takes. */
+static inline size_t ks_fit_type_size(int type)
+{
+    return type == KS_FIT_I8 ? 1 : type == KS_FIT_I16 ? 2 : type == KS_FIT_I32 ? 4 : sizeof(double);
+}
+
 /* Row r of column c as a double (exact: integers of up to 32 bits). */
 static inline double ks_fit_value(const ks_fit_panel *pn, int c, int64_t r)
 {
