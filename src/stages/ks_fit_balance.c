@@ -174,9 +174,10 @@ int ks_fit_panel_balance(ks_ctx *ctx, ks_fit_panel *pn, int *was_moved)
         sp.rdispl = sp.rcount + nr;
         balanced_split(count, nb, nr, first);
         for (int q = 0; q < nr; q++) { /* from the even split ks_fit_panel_read made */
-            rows_of_blocks(pn, nb * q / nr, nb * (q + 1) / nr, &sp.old0[q], &sp.old1[q]);
+            rows_of_blocks(pn, ks_fit_even_block(nb, q, nr), ks_fit_even_block(nb, q + 1, nr), &sp.old0[q],
+                           &sp.old1[q]);
             rows_of_blocks(pn, first[q], first[q + 1], &sp.new0[q], &sp.new1[q]);
-            moved += llabs(first[q] - nb * q / nr);
+            moved += llabs(first[q] - ks_fit_even_block(nb, q, nr));
         }
     }
     for (int c = 0; rc == KS_OK && moved > 0 && c < pn->ncols; c++)

@@ -364,8 +364,8 @@ int ks_fit_panel_read(ks_ctx *ctx, const ks_job *job, ks_fit_panel *pn)
         /* the rank split follows block boundaries, so that every rank count
          * folds the same blocks in the same order */
         nb = (pn->total + KS_FIT_BLOCK - 1) / KS_FIT_BLOCK;
-        pn->block0 = nb * ctx->rank / ctx->nranks;
-        pn->block1 = nb * (ctx->rank + 1) / ctx->nranks;
+        pn->block0 = ks_fit_even_block(nb, ctx->rank, ctx->nranks);
+        pn->block1 = ks_fit_even_block(nb, ctx->rank + 1, ctx->nranks);
         pn->row0 = pn->block0 * KS_FIT_BLOCK;
         pn->nrows = pn->block1 * KS_FIT_BLOCK;
         if (pn->nrows > pn->total)

@@ -45,6 +45,13 @@ typedef struct ks_fit_panel {
 
 enum { KS_FIT_F64, KS_FIT_I8, KS_FIT_I16, KS_FIT_I32 };
 
+/* The first block of rank r of nranks when nb blocks are split evenly
+ * (the split ks_fit_panel_read reads; ks_fit_panel_balance moves from it). */
+static inline int64_t ks_fit_even_block(int64_t nb, int r, int nranks)
+{
+    return nb * r / nranks;
+}
+
 /* Bytes a row of a column held as `type` takes. */
 static inline size_t ks_fit_type_size(int type)
 {
