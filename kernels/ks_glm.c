@@ -46,17 +46,51 @@ size_t ks_glm_work_doubles(const ks_glm_rows *d)
 #define KS_ROW_LOOP
 #endif
 
-/* Probit from one erfcx, one exp and one log1p per row, with a = |s|/sqrt 2
+/* log(2^k (1 + f)) for f in [sqrt(2)/2 - 1, sqrt(2) - 1] and an integer k
+ * (as a double): fdlibm's __ieee754_log after its argument reduction, which
+ * keeps the error below 1 ULP.  Exactly rounded operations only (no fma, no
+ * table), so that it vectorises and every clone gives the same bits. */
+static inline double log_reduced(double f, double k)
+{
+    const double s = f / (2.0 + f), z = s * s, w = z * z;
+    const double t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    const double t2 = z * (6.666666666666735130e-01 +
+                           w * (2.857142874366239149e-01 + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    const double hfsq = 0.5 * f * f, R = t2 + t1;
+    return k * 6.93147180369123816490e-01 - ((hfsq - (s * (hfsq + R) + k * 1.90821492927058770002e-10)) - f);
+}
+
+/* v = 2^k (1 + f), f in [sqrt(2)/2 - 1, sqrt(2) - 1], for a normal v > 0,
+ * from v's bits: f exact (Sterbenz), k as a double by the 2^52 trick (no
+ * int64 conversion, which AVX2 lacks). */
+static inline void log_reduce(double v, double *f, double *k)
+{
+    uint64_t bits, mbits, kbits;
+    double m, kd;
+    memcpy(&bits, &v, sizeof bits);
+    mbits = (bits & UINT64_C(0x000fffffffffffff)) | UINT64_C(0x3ff0000000000000); /* m in [1, 2) */
+    kbits = UINT64_C(0x4330000000000000) | (bits >> 52);
+    memcpy(&m, &mbits, sizeof m);
+    memcpy(&kd, &kbits, sizeof kd);
+    kd -= 4503599627370496.0 + 1023.0;
+    const int high = m > 1.41421356237309504880;
+    *f = (high ? 0.5 * m : m) - 1.0;
+    *k = high ? kd + 1.0 : kd;
+}
+
+/* Probit from one erfcx, one exp and one log per row, with a = |s|/sqrt 2
  * (s = q t, q = 2y - 1), E = erfcx(a) and g = exp(-a^2), so that
  * Phi(-|s|) = h = g E / 2:
  *   s <= 0:  Phi(s) = h,      lambda = phi/Phi = sqrt(2/pi) / E,
- *            log Phi(s) = -a^2 + log1p(E/2 - 1)   (no underflow: E/2 >= 1/(2a sqrt pi));
+ *            log Phi(s) = -a^2 + log(E/2)   (no underflow: E/2 >= 1/(2a sqrt pi));
  *   s > 0:   Phi(s) = 1 - h,  lambda = g / (sqrt(2 pi) (1 - h)),  log Phi(s) = log1p(-h).
  * g = exp(-s^2/2) is taken from s itself (a^2 from the rounded a would be
  * off by up to a^2 ULP), while E hardly feels the rounding of a (d log E/da
- * ~ -1/a for large a).  E/2 - 1 is exact to half an ULP of 1, which log1p's derivative
- * near E/2 keeps within an ULP or two of log(E/2) (and far below a^2 where E
- * is small).  Below s = -37, -lambda (lambda + s) cancels: those rows take
+ * ~ -1/a for large a).  log1p(-h), h in (0, 1/2], needs no general log1p:
+ * 1 - h = 1 + f with f = -h exact when h <= 1 - sqrt(2)/2, else
+ * 2 (1 - h) = 1 + f with f = 1 - 2h exact (Sterbenz), so both logs go
+ * through log_reduced (SLEEF's log1p took twice the time of the rest of
+ * the link).  Below s = -37, -lambda (lambda + s) cancels: those rows take
  * ks_glm_row's series.  Written without branches on the data (y is 0 or 1 at
  * random: a branch mispredicts half the time), so that the loops vectorise;
  * c and e are the two halves of the scratch. */
@@ -78,12 +112,14 @@ KS_ROW_LOOP static void probit_many(int64_t n, const double *restrict y, const d
         double lam = (s > 0.0 ? 0.39894228040143267794 * ll[i] : 0.79788456080286535588) / (s > 0.0 ? 1.0 - h : E);
         d1[i] = q * lam;
         d2[i] = -lam * (lam + s);
-        c[i] = s > 0.0 ? -h : 0.5 * E - 1.0;
-    }
-    ks_vm_apply(KS_VM_LOG1P, n, c, c);
-    for (int64_t i = 0; i < n; i++) {
-        double s = y[i] > 0.5 ? t[i] : -t[i];
-        ll[i] = s > 0.0 ? c[i] : e[i] + c[i];
+        /* one log for both branches, of 1 - h or E/2 */
+        const int far = h > 0.29289321881345247560; /* 1 - sqrt(2)/2 */
+        double f, k;
+        log_reduce(0.5 * E, &f, &k);
+        f = s > 0.0 ? (far ? 1.0 - 2.0 * h : -h) : f;
+        k = s > 0.0 ? (far ? -1.0 : 0.0) : k;
+        const double logv = log_reduced(f, k);
+        ll[i] = s > 0.0 ? logv : e[i] + logv;
         tail += s < -37.0;
     }
     for (int64_t i = 0; tail && i < n; i++) /* -lambda (lambda + s) cancels: ks_glm_row's series */

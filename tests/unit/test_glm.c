@@ -70,7 +70,7 @@ static void test_probit_tails(void)
             CHECK_REL(d1, y ? r[2] : -r[2], tol_lam);
             CHECK_REL(d2, r[3], tol_d2);
             CU_ASSERT(d2 < 0.0 && d2 > -1.0); /* 0 < lambda (lambda + s) < 1 */
-            /* the vector path (erfcx, exp, log1p) against mpmath too: its
+            /* the vector path (erfcx, exp, log) against mpmath too: its
              * lambda comes from erfcx, which does not magnify the rounding
              * of s / sqrt 2, so it is held to a few ULP */
             double vy = (double)y, vd1, vd2, vll, tmp[2];
