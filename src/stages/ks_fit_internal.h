@@ -214,6 +214,13 @@ void ks_fit_design_rows(const ks_fit_design *d, ks_glm_rows *rows);
 int ks_fit_note(ks_ctx *ctx, ks_fit_design *d, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ks_fit_levels.c: the design's fixed-effect levels from the usable rows
+ * keep[nrows] (of them the ones the filter passes: filtered): the outcome
+ * checked, the levels that predict it perfectly dropped from keep, fe_min,
+ * fe_range, fe_index, fe_levels and p set, notes added.  Collective. */
+int ks_fit_levels(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, uint8_t *keep, const uint8_t *filtered,
+                  int ycol);
+
 /* ks_fit_newton.c: beta[p] in, estimates out; h[p*p] = the Hessian at the
  * returned beta, g the gradient, *ll the log-likelihood. */
 typedef struct ks_fit_state {

@@ -64,6 +64,62 @@ for n in 2 3; do
 done
 ok "missing values in the first rows: blocks move between ranks, the same bits with 1, 2, 3 ranks"
 
+# ---- levels that predict the outcome perfectly, and levels left empty ----
+# The smallest year has no export: it is dropped; an industry exports in every
+# other year, so it predicts export perfectly once that year is gone (the
+# same round, the effects taken in turn); an industry has no newexport at all.
+# The notes and the sample are computed here from the rule (docs/fit.md), and
+# the estimates checked against statsmodels on that sample.
+mkdir -p perfect
+"$PY" - <<'PYEOF' > perfect/expect.txt
+import shutil
+import h5py, numpy as np
+shutil.copy("sim/panel.h5", "perfect/panel.h5")
+with h5py.File("perfect/panel.h5", "r+") as f:
+    g = f["panel"]
+    year, ind = g["year"][()], g["industry"][()]
+    y0, inds = year.min(), np.unique(ind)
+    i1, i3 = inds[3], inds[len(inds) // 2]
+    ex, ne = g["export"][()], g["newexport"][()]
+    ex[year == y0] = 0
+    ex[(ind == i1) & (year != y0)] = 1
+    ne[ind == i3] = np.nan
+    g["export"][...], g["newexport"][...] = ex, ne
+keep = np.isfinite(ne)
+for rnd in range(20):                       # the rule, effect by effect in rounds
+    changed = False
+    for name, col in (("year", year), ("industry", ind)):
+        levels = np.unique(col[keep])
+        bad = [l for l in levels if ex[keep & (col == l)].min() == ex[keep & (col == l)].max()]
+        if bad:
+            gone = keep & np.isin(col, bad)
+            print(f"{len(bad)} level(s) of {name} predict export perfectly: {gone.sum()} rows dropped")
+            keep &= ~gone
+            changed = True
+    if not changed:
+        break
+for name, col in (("year", year), ("industry", ind)):
+    lo, hi = col[keep].min(), col[keep].max()
+    empty = [l for l in np.unique(col) if lo <= l <= hi and not (keep & (col == l)).any()]
+    if empty:
+        print(f"{name}: {len(empty)} level(s) without rows in the estimation sample dropped")
+print(f"WHERE year != {y0} and industry != {i1}")
+PYEOF
+grep -q "predict export perfectly" perfect/expect.txt && grep -q "without rows" perfect/expect.txt ||
+  fail "the perfect-prediction panel does not exercise the rule: $(cat perfect/expect.txt)"
+{ printf '[job]\nworkdir = perfect\n'; model po; } > perfect.ini
+for n in 1 2 3; do
+  KS_FIT_DUMP=$PWD/perfect$n.txt OMP_NUM_THREADS=1 "$MPIEXEC" -n $n "$KSPILL" -v fit perfect.ini > perfect$n.log 2>&1 ||
+    fail "kspill fit of the panel with perfect predictors failed with $n ranks: $(tail -3 perfect$n.log)"
+  grep -v '^WHERE' perfect/expect.txt | sed 's/^/model po: /' > perfect/want.txt
+  grep -o 'model po: [0-9a-z].*\(perfectly\|sample dropped\).*' perfect$n.log > perfect/got$n.txt || true
+  diff perfect/want.txt perfect/got$n.txt >&2 || fail "the notes of $n rank(s) are not the rule's (above: want, got)"
+done
+for n in 2 3; do
+  cmp -s perfect1.txt perfect$n.txt || fail "perfect$n.txt differs from perfect1.txt"
+done
+ok "levels that predict export perfectly, in turn and in rounds, and empty levels: the notes the rule gives, the same bits with 1, 2, 3 ranks"
+
 # ---- margins on 10^4 rows: statsmodels' get_margeff costs O(N K^2) ----
 mkdir -p small
 "$PY" "$REF" simulate small/panel.h5 --rows 10000 --seed 8
@@ -98,7 +154,8 @@ ok "reported SEs match the spread of 100 replications within 20%, every coeffici
   --dump small.txt --panel small/panel.h5 \
   po probit oim --margins  pr probit robust --margins  lg logit oim --margins \
   --dump rep2.txt --panel rep2/panel.h5 r7 probit oim --where "rep == 7" \
-  --dump gaps1.txt --panel gaps/panel.h5 po probit oim pr probit robust ||
+  --dump gaps1.txt --panel gaps/panel.h5 po probit oim pr probit robust \
+  --dump perfect1.txt --panel perfect/panel.h5 po probit oim --where "$(sed -n 's/^WHERE //p' perfect/expect.txt)" ||
   fail "kspill and statsmodels disagree (see above)"
 ok "probit, logit, lpm (OIM, robust, cluster), margins and where-samples agree with statsmodels"
 
@@ -161,6 +218,22 @@ OMP_NUM_THREADS=1 "$MPIEXEC" -n 2 "$KSPILL" fit badfe.ini > /dev/null 2> badfe.e
 grep -qE "model badfe not estimated: model badfe: fixed effect tradevalue holds -?[0-9.e+-]+ at row [0-9]+ of /panel, not an integer" badfe.err ||
   { cat badfe.err >&2; fail "no clear message for a fixed effect that is not an integer"; }
 ok "a fixed effect holding fractions: the model is not estimated, the message names the column, value and row"
+
+# ---- a probit outcome that is not 0/1: the same, naming the first such row ----
+{ printf '[job]\nworkdir = reuse\n'
+  printf '[model.bady]\ny = tradevalue\nx = density_city\nfe = year, industry\n'; } > bady.ini
+OMP_NUM_THREADS=1 "$MPIEXEC" -n 2 "$KSPILL" fit bady.ini > /dev/null 2> bady.err ||
+  { cat bady.err >&2; fail "fit bady.ini failed instead of reporting the model"; }
+first=$("$PY" -c "
+import h5py, numpy as np
+with h5py.File('reuse/panel.h5') as f:
+    g = f['panel']
+    v = g['tradevalue'][()]
+    ok = np.isfinite(v) & np.isfinite(g['density_city'][()])
+    print(np.flatnonzero(ok & (v != 0) & (v != 1))[0])")
+grep -qE "model bady not estimated: model bady: the dependent column tradevalue holds -?[0-9.e+-]+ at row $first of /panel; probit and logit need 0/1" bady.err ||
+  { cat bady.err >&2; fail "no clear message (row $first) for a probit outcome that is not 0/1"; }
+ok "a probit outcome that is not 0/1: the model is not estimated, the message names the column, value and first row ($first)"
 
 # ---- recovery: 10^6 rows, every estimate within 3 SE of the truth ----
 mkdir -p big
