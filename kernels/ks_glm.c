@@ -203,7 +203,7 @@ KS_ROW_LOOP static void index_terms(const ks_glm_rows *d, int64_t i0, int n, con
                                     double *restrict t)
 {
     for (int j = 0; j < d->nx; j++) {
-        const double b = beta[j], *restrict col = d->x + j * d->ldx + i0;
+        const double b = beta[j], *restrict col = ks_glm_col(d, j) + i0;
         for (int r = 0; r < n; r++)
             t[r] += col[r] * b;
     }
@@ -233,6 +233,9 @@ KS_ROW_LOOP static void index_terms(const ks_glm_rows *d, int64_t i0, int n, con
     {                                                                                              \
         enum { nz_ = (NZ), nx_ = (NZ) - 1, ntri_ = (NZ) * ((NZ) + 1) / 2 };                        \
         ks_v4 lll = lanes[0], lg[NZ], lh[(NZ) * ((NZ) + 1) / 2];                                   \
+        const double *xc[NZ];                                                                      \
+        for (int j = 0; j < nx_; j++)                                                              \
+            xc[j] = ks_glm_col(d, j) + i0;                                                         \
         for (int j = 0; j < nz_; j++)                                                              \
             lg[j] = lanes[1 + j];                                                                  \
         for (int t = 0; t < ntri_; t++)                                                            \
@@ -243,7 +246,7 @@ KS_ROW_LOOP static void index_terms(const ks_glm_rows *d, int64_t i0, int n, con
             KS_LOAD4(g1, d1 + r, n - r);                                                             \
             KS_LOAD4(l, ll + r, n - r);                                                              \
             for (int j = 0; j < nx_; j++)                                                          \
-                KS_LOAD4(z[j], d->x + j * d->ldx + i0 + r, n - r);                                   \
+                KS_LOAD4(z[j], xc[j] + r, n - r);                                                    \
             z[nx_] = (ks_v4){1.0, 1.0, 1.0, 1.0};                                                  \
             lll += l;                                                                              \
             for (int j = 0; j < nz_; j++)                                                          \
@@ -289,7 +292,7 @@ static void dense_rows_any(const ks_glm_rows *d, int64_t i0, int n, const double
         KS_LOAD4(g1, d1 + r, n - r);
         KS_LOAD4(l, ll + r, n - r);
         for (int j = 0; j < nx; j++)
-            KS_LOAD4(z[j], d->x + j * d->ldx + i0 + r, n - r);
+            KS_LOAD4(z[j], ks_glm_col(d, j) + i0 + r, n - r);
         z[nx] = (ks_v4){1.0, 1.0, 1.0, 1.0};
         lanes[0] += l;
         for (int j = 0; j < nz; j++)

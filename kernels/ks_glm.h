@@ -44,7 +44,16 @@ typedef struct ks_glm_rows {
     /* A 0/1 outcome (probit, logit) in a byte a row instead of y: an eighth
      * of the memory and of the bytes each evaluation reads for it. */
     const uint8_t *y01;
+    /* x term j's column at xcol[j] instead of x + j * ldx, or NULL: a design
+     * keeps the columns it shares with the model before where they are. */
+    const double *const *xcol;
 } ks_glm_rows;
+
+/* x term j's column. */
+static inline const double *ks_glm_col(const ks_glm_rows *d, int j)
+{
+    return d->xcol ? d->xcol[j] : d->x + j * d->ldx;
+}
 
 /* How many of the listed level changes come before row i (binary search). */
 static inline int64_t ks_glm_changes_before(const ks_glm_rows *d, int64_t i)
@@ -149,7 +158,7 @@ static inline int ks_glm_nz(const ks_glm_rows *d, const int32_t *lev, int64_t i,
     int m = 0;
     for (int j = 0; j < d->nx; j++) {
         idx[m] = j;
-        val[m++] = d->x[j * d->ldx + i];
+        val[m++] = ks_glm_col(d, j)[i];
     }
     idx[m] = d->nx;
     val[m++] = 1.0;
@@ -174,7 +183,7 @@ static inline double ks_glm_index(const ks_glm_rows *d, const int32_t *lev, int6
         t += k >= 0 ? beta[k] : 0.0;
     }
     for (int j = 0; j < d->nx; j++)
-        t += d->x[j * d->ldx + i] * beta[j];
+        t += ks_glm_col(d, j)[i] * beta[j];
     return t;
 }
 

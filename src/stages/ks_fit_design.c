@@ -142,12 +142,6 @@ static void mask_cond(uint8_t *restrict mask, const char *op, const double *rest
             mask[r] &= (uint8_t)(c[r] > v);
 }
 
-/* The parameter index of row r's level of fixed effect f (-1: base level). */
-static int32_t fe_param(const ks_fit_panel *pn, const ks_fit_design *d, int f, int64_t r)
-{
-    return d->fe_index[f][(int64_t)ks_fit_value(pn, d->fe_col[f], r) - d->fe_min[f]];
-}
-
 /* The kept rows of panel rows [r0, r1) in the order the block is stored:
  * sorted by their fixed-effect levels (stable: panel order within equal
  * levels), so that the kernel meets long runs of equal levels (ks_glm.h).
@@ -166,18 +160,24 @@ static int key_effects(const ks_fit_design *d, int *bits)
 }
 
 static int64_t block_order(const ks_fit_panel *pn, const ks_fit_design *d, const ks_sample *s, int64_t r0,
-                           int64_t r1, uint64_t *key, int64_t *row, uint64_t *tmp_key, int64_t *tmp_row)
+                           int64_t r1, uint64_t *key, int64_t *row, uint64_t *tmp_key, int64_t *tmp_row,
+                           double *column)
 {
     int bits, nkey = key_effects(d, &bits);
     int64_t m = 0;
     for (int64_t r = r0; r < r1; r++) {
-        uint64_t k = 0;
-        if (!s->keep[r])
-            continue;
-        for (int f = 0; f < nkey; f++)
-            k = (k << bits) | (uint64_t)(fe_param(pn, d, f, r) + 1);
-        key[m] = k;
-        row[m++] = r;
+        row[m] = r;
+        m += s->keep[r];
+    }
+    /* the keys an effect at a time from its column of the block as doubles
+     * (ks_fit_values: one switch on the stored type a block, not a row) */
+    memset(key, 0, sizeof *key * (size_t)m);
+    for (int f = 0; f < nkey; f++) {
+        const double *level = ks_fit_values(pn, d->fe_col[f], r0, r1 - r0, column);
+        const int32_t *index = d->fe_index[f];
+        const int64_t lo = d->fe_min[f];
+        for (int64_t i = 0; i < m; i++)
+            key[i] = (key[i] << bits) | (uint64_t)(index[(int64_t)level[row[i] - r0] - lo] + 1);
     }
     if (nkey > 0)
         ks_radix_sort_pairs(key, row, (size_t)m, tmp_key, tmp_row);
@@ -199,7 +199,7 @@ static void copy_x_column(const ks_fit_panel *pn, ks_fit_design *d, int j, const
                           int64_t k0, int64_t r0, int64_t len, double *tmp)
 {
     const double *a = block_column(pn, d->factor[j][0], r0, len, tmp);
-    double *dst = d->x + j * d->n_local + k0; /* by columns: ks_glm.h */
+    double *dst = d->xcol[j] + k0; /* by columns: ks_glm.h */
     if (d->factor[j][1] >= 0) {
         const double *b = block_column(pn, d->factor[j][1], r0, len, tmp + KS_FIT_BLOCK);
         for (int64_t i = 0; i < m; i++)
@@ -300,6 +300,9 @@ static int design_buffers(ks_ctx *ctx, ks_fit_design *d, ks_fit_scratch *scratch
         cols = scratch->x_columns;
     d->borrowed = scratch != NULL;
     KS_CHECK(design_buffer(ctx, scratch, 0, one * (size_t)cols, sizeof(double), "design x", &d->x));
+    d->xslots = cols;
+    for (int j = 0; j < d->nx; j++) /* a model on a cached sample moves them (take_x) */
+        d->xcol[j] = d->x + (size_t)j * one;
     /* the models sharing a cached sample share its outcome's form
      * (sample_cached compares LPM or not) */
     if (d->link == KS_GLM_LPM)
@@ -418,7 +421,7 @@ static int compact(ks_ctx *ctx, const ks_fit_panel *pn, ks_fit_design *d, const 
         d->block_start[b] = k;
         int64_t m = cached ? order_from_cache(&scratch->order, s, b, r0, r1, off + k) : -1;
         if (m < 0) {
-            m = block_order(pn, d, s, r0, r1, key, row, tmp_key, tmp_row);
+            m = block_order(pn, d, s, r0, r1, key, row, tmp_key, tmp_row, column);
             for (int64_t i = 0; i < m; i++)
                 off[k + i] = (uint16_t)(row[i] - r0);
         }
@@ -502,7 +505,7 @@ void ks_fit_scratch_free(ks_fit_scratch *s)
     memset(s, 0, sizeof *s);
 }
 
-/* The scratch now holds d's x columns as gathered. */
+/* The scratch now holds d's x columns as gathered, in slots 0 .. nx - 1. */
 static void held_x(const ks_fit_design *d, ks_fit_sample_cache *c)
 {
     for (int j = 0; j < d->nx; j++) {
@@ -554,12 +557,12 @@ static void sample_renumber(ks_fit_sample_cache *c, int nfe, int nx)
     c->nx = nx;
 }
 
-/* Whether held column k is x term j of d: the same factors, in either order
- * (a product is commutative in floating point too). */
+/* Whether slot k holds x term j of d: the same factors, in either order (a
+ * product is commutative in floating point too). */
 static int holds_term(const ks_fit_sample_cache *c, int k, const ks_fit_design *d, int j)
 {
     const int *h = c->xfactor[k], *f = d->factor[j];
-    return (h[0] == f[0] && h[1] == f[1]) || (h[1] >= 0 && h[0] == f[1] && h[1] == f[0]);
+    return h[0] >= 0 && ((h[0] == f[0] && h[1] == f[1]) || (h[1] >= 0 && h[0] == f[1] && h[1] == f[0]));
 }
 
 /* Design x column j gathered from the panel for every block. */
@@ -574,47 +577,39 @@ static void gather_x_column(const ks_fit_panel *pn, ks_fit_design *d, const ks_f
     }
 }
 
-/* d's x columns on the cached sample: a term the scratch already holds
- * stays where it is or is moved (one sequential copy), the others are
- * gathered from the panel (a jump per row).  Table 1's models (2)-(5) add
- * or drop one term at a time, so most columns are kept.  A column is
- * overwritten only after every column moving out of it has moved; a cycle
- * of moves is broken by gathering one of its columns. */
+/* d's x columns on the cached sample: a term a slot already holds is used
+ * where it is (Table 1's models (2)-(5) add or drop one term at a time, so
+ * most columns stay), the others are gathered from the panel (a jump per
+ * row) into slots this model does not use. */
 static void take_x(const ks_fit_panel *pn, ks_fit_design *d, ks_fit_sample_cache *c, double *tmp)
 {
-    const int64_t n = d->n_local;
-    int src[KS_FIT_MAX_X], done[KS_FIT_MAX_X] = {0}, left = d->nx;
+    const size_t n = d->n_local ? (size_t)d->n_local : 1;
+    int used[KS_FIT_MAX_X] = {0}, slot[KS_FIT_MAX_X];
     for (int j = 0; j < d->nx; j++) {
-        src[j] = -1;
-        for (int k = 0; k < c->xheld && src[j] < 0; k++)
-            if (holds_term(c, k, d, j))
-                src[j] = k;
-    }
-    while (left > 0) {
-        int moved = 0;
-        for (int j = 0; j < d->nx; j++) {
-            int read_later = 0;
-            if (done[j])
-                continue;
-            for (int k = 0; k < d->nx; k++)
-                read_later |= !done[k] && k != j && src[k] == j;
-            if (read_later && src[j] != j)
-                continue;
-            if (src[j] < 0)
-                gather_x_column(pn, d, c, j, tmp);
-            else if (src[j] != j)
-                memmove(d->x + j * n, d->x + src[j] * n, sizeof *d->x * (size_t)n);
-            done[j] = 1;
-            left--;
-            moved = 1;
+        slot[j] = -1;
+        for (int k = 0; k < c->xheld && slot[j] < 0; k++)
+            if (!used[k] && holds_term(c, k, d, j))
+                slot[j] = k;
+        if (slot[j] >= 0) {
+            used[slot[j]] = 1;
+            d->xcol[j] = d->x + (size_t)slot[j] * n;
         }
-        for (int j = 0; !moved && j < d->nx; j++)
-            if (!done[j]) { /* a cycle: this column comes from the panel instead */
-                src[j] = -1;
-                break;
-            }
     }
-    held_x(d, c);
+    for (int j = 0; j < d->nx; j++) {
+        int k = 0;
+        if (slot[j] >= 0)
+            continue;
+        while (used[k]) /* nx <= xslots: a slot is free */
+            k++;
+        used[k] = 1;
+        for (int e = c->xheld; e < k; e++) /* slots passed over hold nothing */
+            c->xfactor[e][0] = c->xfactor[e][1] = -1;
+        c->xheld = k + 1 > c->xheld ? k + 1 : c->xheld;
+        d->xcol[j] = d->x + (size_t)k * n;
+        gather_x_column(pn, d, c, j, tmp);
+        c->xfactor[k][0] = d->factor[j][0];
+        c->xfactor[k][1] = d->factor[j][1];
+    }
 }
 
 /* The cached sample into d, and d's x columns gathered from the panel. */
@@ -654,7 +649,7 @@ static void sum_x(const ks_fit_design *d, int64_t b, int64_t e, double *acc, voi
 {
     const double *mean = arg;
     for (int j = 0; j < d->nx; j++) {
-        const double *restrict x = d->x + j * d->n_local;
+        const double *restrict x = d->xcol[j];
         double a = acc[j];
         if (mean) {
             const double m = mean[j];
@@ -686,7 +681,7 @@ static int standardize(ks_ctx *ctx, ks_fit_design *d)
                            "sample (sd 0)", d->spec->name, d->xname[j]);
     }
     for (int j = 0; j < d->nx; j++) {
-        double *restrict x = d->x + j * d->n_local;
+        double *restrict x = d->xcol[j];
         const double m = mean[j], sd = d->sd[j];
         for (int64_t i = 0; i < d->n_local; i++) /* vectorised: a column at a time */
             x[i] = (x[i] - m) / sd;
@@ -842,6 +837,7 @@ void ks_fit_design_rows(const ks_fit_design *d, ks_glm_rows *rows)
     rows->p = d->p;
     rows->x = d->x;
     rows->ldx = d->n_local;
+    rows->xcol = (const double *const *)d->xcol;
     rows->y = d->y;
     rows->y01 = d->y01;
     rows->fe = NULL; /* per run: */

@@ -90,7 +90,9 @@ typedef struct ks_fit_design {
     int p;
     int cluster_col;                   /* -1 unless se = cluster */
     int64_t n_local;
-    double *x;                         /* by columns: x_j of row i at x[j * n_local + i] */
+    double *x;                         /* the columns' buffer: slots of n_local doubles */
+    int xslots;                        /* the slots in x (the widest model to come) */
+    double *xcol[KS_FIT_MAX_X];        /* x_j of row i at xcol[j][i]: a slot of x */
     double *y;                         /* the outcome (LPM), or NULL */
     uint8_t *y01;                      /* a 0/1 outcome (probit, logit), or NULL */
     /* The rows are sorted by their fixed-effect levels within each block, so
@@ -134,9 +136,10 @@ typedef struct ks_fit_sample_cache {
     int64_t *block_start;              /* [nblocks + 1] */
     ks_buf notes;                      /* the sample's notes (levels dropped) */
     /* The x columns the scratch holds for this sample as gathered (not
-     * standardized): column j is the product of panel columns xfactor[j]
-     * ([1] = -1: one column).  The next model on the sample moves or keeps
-     * them instead of gathering them again. */
+     * standardized): slot k < xheld of the design's x buffer holds the
+     * product of panel columns xfactor[k] ([1] = -1: one column; [0] = -1:
+     * nothing).  The next model on the sample uses them where they are
+     * instead of gathering them again. */
     int xheld;
     int xfactor[KS_FIT_MAX_X][2];
     int64_t *change, nchange;          /* the sample's runs of levels, numbered for nx */

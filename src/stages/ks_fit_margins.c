@@ -47,7 +47,7 @@ static void marg_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc
             double *s = acc + 1 + 2 * p + j * stride, c = a->beta[v->v];
             double w[KS_FIT_MAX_X];
             for (int q = 0; q < v->npr; q++) {
-                w[q] = v->other[q] < 0 ? 2.0 * d->x[v->v * d->n_local + i] : d->x[v->other[q] * d->n_local + i];
+                w[q] = v->other[q] < 0 ? 2.0 * d->xcol[v->v][i] : d->xcol[v->other[q]][i];
                 c += a->beta[v->pr[q]] * w[q];
             }
             s[0] += f * c;

@@ -170,7 +170,7 @@ static const double HBETA[HP] = {0.2, 0.4, -0.1, 0.3, -0.2, 0.5};
 
 static void check_hand_rows(int link, const double ll_i[2], const double d1_i[2], const double d2_i[2])
 {
-    ks_glm_rows d = {link, 2, 2, HP, HX, 2, HY, HFE, NULL, 0, NULL, NULL};
+    ks_glm_rows d = {link, 2, 2, HP, HX, 2, HY, HFE, NULL, 0, NULL, NULL, NULL};
     double acc[1 + HP + HP * HP], want_g[HP] = {0}, want_h[HP * HP] = {0};
     CHECK_REL(ks_glm_index(&d, HFE, 0, HBETA), -0.1, 1e-15);
     CHECK_REL(ks_glm_index(&d, HFE + 2, 1, HBETA), 0.7, 1e-15);
@@ -291,7 +291,7 @@ static void test_block_determinism(void)
     ks_ctx ctx;
     ks_ctx_init(&ctx, MPI_COMM_NULL);
     for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++) {
-        ks_glm_rows rows = {link, NX, NFE, p, x, N, y, fe, NULL, 0, NULL, NULL};
+        ks_glm_rows rows = {link, NX, NFE, p, x, N, y, fe, NULL, 0, NULL, NULL, NULL};
         blk_arg a = {&rows, beta};
         omp_set_num_threads(1);
         CU_ASSERT(ks_fit_reduce(&ctx, &d, nacc, blk_fn, &a, r1) == KS_OK);
@@ -349,8 +349,9 @@ static void test_runs_of_levels(void)
     const int p = NX + 1 + (LA - 1) + (LB - 1) + (LC - 1), nacc = 1 + p + p * p;
     double *x = malloc(sizeof *x * N * NX), *y = malloc(sizeof *y * N), *beta = malloc(sizeof *beta * p);
     double *acc = calloc((size_t)nacc, sizeof *acc), *want = calloc((size_t)nacc, sizeof *want);
+    double *xcopy = malloc(sizeof *xcopy * N * NX);
     int32_t *fe = malloc(sizeof *fe * N * NFE);
-    CU_ASSERT_FATAL(x && y && beta && acc && want && fe);
+    CU_ASSERT_FATAL(x && y && beta && acc && want && fe && xcopy);
     int64_t *change = malloc(sizeof *change * N), nchange = 0;
     uint8_t *y01 = malloc(N);
     int32_t *run_fe = malloc(sizeof *run_fe * N * NFE);
@@ -377,13 +378,15 @@ static void test_runs_of_levels(void)
         y[i] = (double)(lcg(&s) & 1);
         y01[i] = (uint8_t)y[i];
     }
+    for (int j = 0; j < NX; j++) /* x's columns in the reverse order */
+        memcpy(xcopy + (NX - 1 - j) * N, x + j * N, sizeof *x * N);
     /* at beta = 0 too: Newton's first evaluation, which skips the link's functions */
     for (int zero = 0; zero <= 1; zero++)
     for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++)
         for (int hessian = 0; hessian <= 1; hessian++) {
             for (int k = 0; k < p; k++)
                 beta[k] = zero ? 0.0 : 0.07 * (k % 5) - 0.1;
-            ks_glm_rows d = {link, NX, NFE, p, x, N, y, fe, NULL, 0, NULL, NULL};
+            ks_glm_rows d = {link, NX, NFE, p, x, N, y, fe, NULL, 0, NULL, NULL, NULL};
             memset(want, 0, sizeof *want * (size_t)nacc);
             for (int64_t i = 0; i < N; i++) {
                 int idx[KS_GLM_MAX_NZ];
@@ -435,13 +438,22 @@ static void test_runs_of_levels(void)
                 bytes.y01 = y01;
                 same_bits(&bytes, beta, ranges[r], hessian, want, acc, nacc);
                 CU_ASSERT(ks_glm_y(&bytes, 123) == y[123] && ks_glm_y(&d, 124) == y[124]);
+                /* the x columns in other places (xcol: stage fit keeps a
+                 * column where the model before left it) */
+                const double *xcol[NX];
+                ks_glm_rows moved = d;
+                for (int j = 0; j < NX; j++)
+                    xcol[j] = xcopy + (NX - 1 - j) * N;
+                moved.xcol = xcol;
+                moved.x = NULL;
+                same_bits(&moved, beta, ranges[r], hessian, want, acc, nacc);
             }
         }
     CU_ASSERT(nchange > 10);
     /* ks_glm_levels: every row's levels from its run, walking forward and
      * searching from scratch (-1) */
     {
-        ks_glm_rows runs = {KS_GLM_PROBIT, NX, NFE, p, x, N, y, NULL, change, nchange, run_fe, NULL};
+        ks_glm_rows runs = {KS_GLM_PROBIT, NX, NFE, p, x, N, y, NULL, change, nchange, run_fe, NULL, NULL};
         int64_t walk = -1, bad = 0;
         for (int64_t i = 0; i < N; i++) {
             int64_t fresh = -1;
@@ -454,6 +466,7 @@ static void test_runs_of_levels(void)
     free(y01);
     free(run_fe);
     free(x);
+    free(xcopy);
     free(y);
     free(beta);
     free(acc);
@@ -479,8 +492,8 @@ static void test_one_run(void)
         fe[i * NFE + 1] = run_fe[1];
     }
     for (int link = KS_GLM_PROBIT; link <= KS_GLM_LPM; link++) {
-        ks_glm_rows rows = {link, NX, NFE, P, x, N, y, fe, NULL, 0, NULL, NULL};
-        ks_glm_rows runs = {link, NX, NFE, P, x, N, y, NULL, NULL, 0, run_fe, NULL};
+        ks_glm_rows rows = {link, NX, NFE, P, x, N, y, fe, NULL, 0, NULL, NULL, NULL};
+        ks_glm_rows runs = {link, NX, NFE, P, x, N, y, NULL, NULL, 0, run_fe, NULL, NULL};
         memset(acc, 0, sizeof acc);
         memset(want, 0, sizeof want);
         glm_acc(&rows, beta, 0, N, 1, want);
