@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ks_fit_internal.h"
+#include "ks_vmath.h"
 
 /* For `ame`: the derivative of x'beta with respect to variable v is
  * beta_v + sum over products pr containing v of beta_pr * w_pr, where w_pr
@@ -24,6 +25,79 @@ typedef struct ks_marg_arg {
     const ks_ame_var *vars;
 } ks_marg_arg;
 
+/* The first part of acc, [sum pdf][sum pdf' z (p)][sum z (p)], run by run
+ * of equal levels (stage fit lists them): within a run every row has the
+ * same constant and the same dummies, so the sums over x terms are the only
+ * ones a row adds to, in chunks whose index and density are vector loops
+ * (SLEEF's exp), and the levels take the run's sums once at its end.  (A
+ * row at a time, with libm's exp and its nonzeros listed, this was a
+ * second of the full panel's model (6) per rank.) */
+static void marg_runs(const ks_fit_design *d, const ks_glm_rows *rows, const double *beta, int64_t b, int64_t e,
+                      double *acc)
+{
+    enum { CH = 256 };
+    const int p = d->p, nx = d->nx, nfe = rows->nfe;
+    double t[CH], f[CH], df[CH];
+    int64_t run = ks_glm_changes_before(rows, b + 1), i = b;
+    while (i < e) {
+        const int64_t stop = run < rows->nchange && rows->change[run] < e ? rows->change[run] : e;
+        const int32_t *lev = rows->run_fe + run * nfe;
+        double c = beta[nx], sf = 0.0, sdf = 0.0, sx[KS_FIT_MAX_X] = {0}, sdfx[KS_FIT_MAX_X] = {0};
+        for (int g = 0; g < nfe; g++) /* the order of ks_glm_index */
+            c += lev[g] >= 0 ? beta[lev[g]] : 0.0;
+        for (int64_t i0 = i; i0 < stop; i0 += CH) {
+            const int n = stop - i0 < CH ? (int)(stop - i0) : CH;
+            for (int r = 0; r < n; r++)
+                t[r] = c;
+            for (int j = 0; j < nx; j++) {
+                const double bj = beta[j], *x = rows->xcol[j] + i0;
+                for (int r = 0; r < n; r++)
+                    t[r] += x[r] * bj;
+            }
+            if (d->link == KS_GLM_PROBIT) {
+                for (int r = 0; r < n; r++)
+                    f[r] = -0.5 * t[r] * t[r];
+                ks_vm_apply(KS_VM_EXP, n, f, f);
+                for (int r = 0; r < n; r++) {
+                    f[r] *= 0.39894228040143267794;
+                    df[r] = -t[r] * f[r];
+                }
+            } else {
+                for (int r = 0; r < n; r++)
+                    f[r] = ks_glm_pdf(d->link, t[r], &df[r]);
+            }
+            for (int r = 0; r < n; r++) {
+                sf += f[r];
+                sdf += df[r];
+            }
+            for (int j = 0; j < nx; j++) {
+                const double *x = rows->xcol[j] + i0;
+                double a = sx[j], ad = sdfx[j];
+                for (int r = 0; r < n; r++) {
+                    a += x[r];
+                    ad += df[r] * x[r];
+                }
+                sx[j] = a;
+                sdfx[j] = ad;
+            }
+        }
+        acc[0] += sf;
+        for (int j = 0; j < nx; j++) {
+            acc[1 + j] += sdfx[j];
+            acc[1 + p + j] += sx[j];
+        }
+        acc[1 + nx] += sdf;
+        acc[1 + p + nx] += (double)(stop - i);
+        for (int g = 0; g < nfe; g++)
+            if (lev[g] >= 0) {
+                acc[1 + lev[g]] += sdf;
+                acc[1 + p + lev[g]] += (double)(stop - i);
+            }
+        i = stop;
+        run++;
+    }
+}
+
 /* acc: [sum pdf][sum pdf' z (p)][sum z (p)] then per ame variable
  * [sum pdf c][sum pdf' c z (p)][sum pdf dc/dbeta_k, k < nx (nx)]. */
 static void marg_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc, void *arg)
@@ -33,6 +107,10 @@ static void marg_block(const ks_fit_design *d, int64_t b, int64_t e, double *acc
     int idx[KS_GLM_MAX_NZ];
     double val[KS_GLM_MAX_NZ];
     int64_t run = -1; /* ks_glm_levels' cursor */
+    if (a->nv == 0 && !a->rows->fe) { /* the first part alone, by runs */
+        marg_runs(d, a->rows, a->beta, b, e, acc);
+        return;
+    }
     for (int64_t i = b; i < e; i++) {
         const int32_t *lev = ks_glm_levels(a->rows, i, &run);
         double df, t = ks_glm_index(a->rows, lev, i, a->beta), f = ks_glm_pdf(d->link, t, &df);

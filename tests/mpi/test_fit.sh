@@ -127,6 +127,8 @@ mkdir -p small
   model po "margins = ame_paper, ame, mem"
   model pr "se = robust" "margins = ame_paper, ame, mem"
   model lg "link = logit" "margins = ame_paper, ame, mem"
+  model pm "margins = ame_paper, mem"
+  model lgm "link = logit" "margins = ame_paper, mem"
 } > small.ini
 KS_FIT_DUMP=$PWD/small.txt OMP_NUM_THREADS=1 run 2 fit small.ini > /dev/null
 
@@ -153,6 +155,7 @@ ok "reported SEs match the spread of 100 replications within 20%, every coeffici
   east probit oim --where "region == 0 and year >= 2005" \
   --dump small.txt --panel small/panel.h5 \
   po probit oim --margins  pr probit robust --margins  lg logit oim --margins \
+  pm probit oim --margins  lgm logit oim --margins \
   --dump rep2.txt --panel rep2/panel.h5 r7 probit oim --where "rep == 7" \
   --dump gaps1.txt --panel gaps/panel.h5 po probit oim pr probit robust \
   --dump perfect1.txt --panel perfect/panel.h5 po probit oim --where "$(sed -n 's/^WHERE //p' perfect/expect.txt)" ||
