@@ -387,6 +387,28 @@ static int exports_product(const ks_panel_year *cur, int64_t k, int32_t i)
     return lo < cur->off[KS_BASKET_EXPORTS][k + 1] && e[lo] == i;
 }
 
+/* A thread's lists of the products its current firm-year alone brings to
+ * its group, per leave-one-out density (ks_density_sole): taken once per
+ * firm-year instead of once per row (a scan of the basket a row was most of
+ * the rows' time).  Without memory for them every row scans. */
+typedef struct sole_cache {
+    int32_t *list[KS_MAX_DENSITIES];
+    int64_t n[KS_MAX_DENSITIES], k[KS_MAX_DENSITIES];
+} sole_cache;
+
+static double density_of_row(const ks_density_spec *s, const ks_scope_table *t, const ks_records *r,
+                             const ks_density_phi *ph, const ks_cell_basis *b, int64_t k, int i, sole_cache *c,
+                             int d)
+{
+    if (!c->list[d])
+        return ks_density_cell(s, t, r, ph, b, k, i);
+    if (c->k[d] != k) {
+        c->n[d] = ks_density_sole(s, t, r, b, k, c->list[d]);
+        c->k[d] = k;
+    }
+    return ks_density_cell_sole(s, t, r, ph, b, k, i, c->list[d], c->n[d]);
+}
+
 static void fill_rows(const ks_job *job, const ks_panel *pn, const ks_panel_year *cur,
                       const ks_panel_year *prev, const int64_t *prev_index,
                       const ks_density_hits *hits, const fy_values *v, ks_panel_rows *rows)
@@ -395,28 +417,41 @@ static void fill_rows(const ks_job *job, const ks_panel *pn, const ks_panel_year
     ks_cell_basis now = {cur, cur, NULL}, lagged = {cur, prev->year ? prev : NULL, prev_index};
     int y = cur->year - r->first_year;
     /* rows are independent: any split over threads gives the same bits */
-    #pragma omp parallel for schedule(static)
-    for (int64_t e = 0; e < hits->n; e++) {
-        int64_t k = hits->item[e];
-        int i = hits->product[e], c = cur->city[k];
-        rows->firm[e] = cur->firm[k];
-        rows->year[e] = (int16_t)cur->year;
-        rows->product[e] = r->hs4[i];
-        rows->industry[e] = r->hs2[i];
-        rows->city[e] = c >= 0 ? r->city_code[c] : -1;
-        rows->province[e] = (int16_t)(c >= 0 ? r->city_province[c] : -1);
-        rows->region[e] = (int8_t)(c >= 0 ? r->city_region[c] : -1);
-        rows->market[e] = c >= 0 ? pn->market[(size_t)y * (size_t)r->n_cities + (size_t)c] : -1;
-        rows->size[e] = v->size[k];
-        rows->exported[e] = (int8_t)exports_product(cur, k, i);
-        rows->tradevalue[e] = v->tradevalue[k];
-        rows->newexport[e] = v->newexport[k];
+    #pragma omp parallel
+    {
+        sole_cache c;
+        memset(&c, 0, sizeof c);
         for (int d = 0; d < job->n_densities; d++) {
             const ks_density_spec *s = &job->densities[d];
-            rows->density[d][e] = d == pn->sample ? hits->value[e]
-                : ks_density_cell(s, pn->table_of[d] >= 0 ? &pn->tables[pn->table_of[d]] : NULL,
-                                  r, &pn->ph, s->lag ? &lagged : &now, k, i);
+            c.k[d] = -1;
+            if (d != pn->sample && s->leave_one_out && s->scope != KS_SCOPE_FIRM && s->scope != KS_SCOPE_CITY_HS2)
+                c.list[d] = malloc(sizeof *c.list[d] * (size_t)(pn->ph.p > 0 ? pn->ph.p : 1));
         }
+        #pragma omp for schedule(static)
+        for (int64_t e = 0; e < hits->n; e++) {
+            int64_t k = hits->item[e];
+            int i = hits->product[e], c_ = cur->city[k];
+            rows->firm[e] = cur->firm[k];
+            rows->year[e] = (int16_t)cur->year;
+            rows->product[e] = r->hs4[i];
+            rows->industry[e] = r->hs2[i];
+            rows->city[e] = c_ >= 0 ? r->city_code[c_] : -1;
+            rows->province[e] = (int16_t)(c_ >= 0 ? r->city_province[c_] : -1);
+            rows->region[e] = (int8_t)(c_ >= 0 ? r->city_region[c_] : -1);
+            rows->market[e] = c_ >= 0 ? pn->market[(size_t)y * (size_t)r->n_cities + (size_t)c_] : -1;
+            rows->size[e] = v->size[k];
+            rows->exported[e] = (int8_t)exports_product(cur, k, i);
+            rows->tradevalue[e] = v->tradevalue[k];
+            rows->newexport[e] = v->newexport[k];
+            for (int d = 0; d < job->n_densities; d++) {
+                const ks_density_spec *s = &job->densities[d];
+                rows->density[d][e] = d == pn->sample ? hits->value[e]
+                    : density_of_row(s, pn->table_of[d] >= 0 ? &pn->tables[pn->table_of[d]] : NULL, r, &pn->ph,
+                                     s->lag ? &lagged : &now, k, i, &c, d);
+            }
+        }
+        for (int d = 0; d < job->n_densities; d++)
+            free(c.list[d]);
     }
 }
 

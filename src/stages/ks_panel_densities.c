@@ -100,6 +100,48 @@ double ks_density_cell(const ks_density_spec *spec, const ks_scope_table *t,
     return ks_density_ratio(a, phi->rowsum[i]);
 }
 
+int64_t ks_density_sole(const ks_density_spec *spec, const ks_scope_table *t, const ks_records *r,
+                        const ks_cell_basis *b, int64_t k, int32_t *sole)
+{
+    const ks_panel_year *u = b->basis;
+    int64_t ku, g, n = 0;
+    if (!u || !t || spec->scope == KS_SCOPE_FIRM || spec->scope == KS_SCOPE_CITY_HS2 || !spec->leave_one_out)
+        return -1;
+    ku = basis_row(b, k);
+    g = ks_scope_group(spec->scope, r, b->cur->city[k]);
+    if (ku < 0 || g < 0 || ks_scope_group(spec->scope, r, u->city[ku]) != g)
+        return -1;
+    const int32_t *own = u->prod[spec->basket] + u->off[spec->basket][ku];
+    const int64_t *count = t->count + g * t->p;
+    for (int64_t e = 0; e < u->off[spec->basket][ku + 1] - u->off[spec->basket][ku]; e++)
+        if (count[own[e]] == 1) /* sole_counted's test, in the basket's order */
+            sole[n++] = own[e];
+    return n;
+}
+
+double ks_density_cell_sole(const ks_density_spec *spec, const ks_scope_table *t, const ks_records *r,
+                            const ks_density_phi *phi, const ks_cell_basis *b, int64_t k, int i,
+                            const int32_t *sole, int64_t n_sole)
+{
+    int64_t g;
+    double a;
+    if (!b->basis || !t || spec->scope == KS_SCOPE_FIRM || spec->scope == KS_SCOPE_CITY_HS2 ||
+        !spec->leave_one_out)
+        return ks_density_cell(spec, t, r, phi, b, k, i);
+    g = ks_scope_group(spec->scope, r, b->cur->city[k]);
+    if (g < 0 || !t->available)
+        return NAN;
+    a = t->acc[g * t->p + i];
+    if (n_sole >= 0) { /* the same terms in the same order as sole_counted: the same bits */
+        const double *row = phi->phi + (size_t)i * (size_t)phi->p;
+        double s = 0.0;
+        for (int64_t e = 0; e < n_sole; e++)
+            s += row[sole[e]];
+        a = a - s > 0.0 ? a - s : 0.0;
+    }
+    return ks_density_ratio(a, phi->rowsum[i]);
+}
+
 /* ---- relatedness.h5 ---- */
 
 static int read_product_axis(ks_ctx *ctx, hid_t file, const char *path, const ks_records *r)

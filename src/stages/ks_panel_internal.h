@@ -112,6 +112,20 @@ double ks_density_cell(const ks_density_spec *spec, const ks_scope_table *t,
                        const ks_records *r, const ks_density_phi *phi, const ks_cell_basis *b,
                        int64_t k, int i);
 
+/* A leave-one-out density of a counted scope (city, province, nation)
+ * subtracts, for every product i, the terms of the products firm-year k's
+ * basket alone brings to its group (imported by no other firm there): the
+ * same list for every i.  ks_density_sole writes that list into sole (room
+ * for the basket) and returns its length, or -1 when spec leaves nothing out
+ * for k (another kind of density, no basket, the basket's firm-year in
+ * another group); ks_density_cell_sole is ks_density_cell with the list
+ * given, the same bits, for the many rows of one firm-year. */
+int64_t ks_density_sole(const ks_density_spec *spec, const ks_scope_table *t, const ks_records *r,
+                        const ks_cell_basis *b, int64_t k, int32_t *sole);
+double ks_density_cell_sole(const ks_density_spec *spec, const ks_scope_table *t, const ks_records *r,
+                            const ks_density_phi *phi, const ks_cell_basis *b, int64_t k, int i,
+                            const int32_t *sole, int64_t n_sole);
+
 /* relatedness.h5: check its product axis against records.h5 (collective). */
 int ks_panel_phi_open(ks_ctx *ctx, const ks_records *r, const char *path, hid_t *file);
 /* Read /phi/<year> ([p][p]) into phi (independent read). */

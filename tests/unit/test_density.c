@@ -226,6 +226,13 @@ static void check_spec(world *w, ks_scope scope, int loo, int lag, ks_basket bas
                 fprintf(stderr, "\nscope %d loo %d lag %d basket %d: firm-year %d product %d: "
                         "got %.17g, expected %.17g\n", scope, loo, lag, basket, k, i, got, want[k][i]);
             CU_ASSERT_DOUBLE_EQUAL(got, want[k][i], EPS);
+            /* with firm-year k's list of sole products taken once (stage
+             * panel's rows): the same bits */
+            int32_t sole[P];
+            int64_t n_sole = ks_density_sole(&spec, scope == KS_SCOPE_FIRM ? NULL : &t, &w->r, &b, k, sole);
+            double again = ks_density_cell_sole(&spec, scope == KS_SCOPE_FIRM ? NULL : &t, &w->r, &w->fx.ph,
+                                                &b, k, i, sole, n_sole);
+            CU_ASSERT(memcmp(&got, &again, sizeof got) == 0 || (isnan(got) && isnan(again)));
         }
     ks_scope_clear(&t);
 }
