@@ -55,23 +55,19 @@ static void level_slot(const ks_fit_panel *pn, int col, int64_t r0, int64_t n, i
 {
     const int32_t lo32 = (int32_t)(lo < INT32_MIN ? INT32_MIN : lo > INT32_MAX ? INT32_MAX : lo),
                   range32 = (int32_t)(range < INT32_MAX ? range : INT32_MAX);
+    /* lo is within an 8- or 16-bit column's values: no overflow */
+#define KS_SMALL_INT_SLOTS(T)                                                                      \
+    {                                                                                              \
+        const T *v = (const T *)pn->cols[col] + r0;                                                \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            const int32_t l = (int32_t)v[i] - lo32;                                                \
+            out[i] = l >= 0 && l < range32 ? l + 1 : 0;                                            \
+        }                                                                                          \
+        break;                                                                                     \
+    }
     switch (pn->type[col]) {
-    case KS_FIT_I8: { /* lo is within the column's values: no overflow */
-        const int8_t *v = (const int8_t *)pn->cols[col] + r0;
-        for (int64_t i = 0; i < n; i++) {
-            const int32_t l = (int32_t)v[i] - lo32;
-            out[i] = l >= 0 && l < range32 ? l + 1 : 0;
-        }
-        break;
-    }
-    case KS_FIT_I16: {
-        const int16_t *v = (const int16_t *)pn->cols[col] + r0;
-        for (int64_t i = 0; i < n; i++) {
-            const int32_t l = (int32_t)v[i] - lo32;
-            out[i] = l >= 0 && l < range32 ? l + 1 : 0;
-        }
-        break;
-    }
+    case KS_FIT_I8: KS_SMALL_INT_SLOTS(int8_t)
+    case KS_FIT_I16: KS_SMALL_INT_SLOTS(int16_t)
     case KS_FIT_I32: {
         const int32_t *v = (const int32_t *)pn->cols[col] + r0;
         for (int64_t i = 0; i < n; i++) {
@@ -87,6 +83,7 @@ static void level_slot(const ks_fit_panel *pn, int col, int64_t r0, int64_t n, i
         break;
     }
     }
+#undef KS_SMALL_INT_SLOTS
 }
 
 /* The range of fixed effect f's levels over the kept rows, for a column the
