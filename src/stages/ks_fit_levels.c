@@ -15,7 +15,6 @@
  * applied one at a time in rounds: effect f's perfect levels are found on
  * the rows left by effects before it, and the round repeats until a whole
  * round drops nothing (tests/ref/fit_reference.R applies it the same way). */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
