@@ -1,5 +1,6 @@
 /* ks_h5.c - parallel HDF5 output that is all-or-nothing. */
 #include "ks_h5.h"
+#include "ks_h5_deflate.h"
 #include "ks_h5_inflate.h"
 
 #include <errno.h>
@@ -186,9 +187,7 @@ static hid_t dataset_create_plist(int rank, const hsize_t *dims, size_t elem_siz
             chunk[0] = dims[0];
     }
     H5Pset_chunk(dcpl, rank, chunk);
-    if (elem_size > 1)
-        H5Pset_shuffle(dcpl);
-    H5Pset_deflate(dcpl, 1);
+    ks_h5_set_filters(dcpl, elem_size);
     return dcpl;
 }
 
