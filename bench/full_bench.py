@@ -26,6 +26,10 @@ jobs/full.ini (its own workdir; `[input] files` = the data's customs_*.csv):
   - rows/s: ingest CSV data rows (the ingest report's `rows`), relatedness records
     (rows of /flows), panel and report panel rows, fit the rows of every model's
     sample summed over the models.
+With KSPILL_BENCH_REPEAT=N the measurements run in N rounds, each running every
+configuration's stages and then every floor, and the fastest of the rounds is kept for
+each: the VM's speed drifts over minutes, and a configuration or floor measured only in
+its own minutes would carry the drift into the ratios.
 Before each configuration every CSV file is read once (not timed), so that each
 ingest finds them in the page cache.  Before the runs, a numpy process writes 2 GiB of
 fresh memory twice (fresh_memory): the machine line shows what a first touch costs
@@ -88,8 +92,8 @@ Environment:
   KSPILL_BENCH_DATA=DIR           the CSV folder (default out/full/synth, or
                                   $KSPILL_BENCH_DIR/data/PRESET-YEARS)
   KSPILL_BENCH_DIR=out/bench-full where runs, logs and scratch files go
-  KSPILL_BENCH_REPEAT=1           runs of every stage (and floor) per configuration;
-                                  the fastest is kept
+  KSPILL_BENCH_REPEAT=1           rounds: each runs every configuration's stages, then
+                                  every floor; the fastest of the rounds is kept
   KSPILL_BENCH_REFS=0             skip the reference tools
   KSPILL_BENCH_REF_YEARS=A-B      the references' years (default: the first 3)
   KSPILL_BENCH_SM_ROWS=3000000, KSPILL_BENCH_R_ROWS=1000000   the fit references' rows
@@ -1091,9 +1095,12 @@ def report(ctx):
     L += [f"- job: jobs/full.ini (all {len(w['models'])} models, 4 densities) with workdir "
           f"`{ctx['workdir']}` and `[input] files` = the data (`{ctx['jobfile']}`)"]
     L += [f"- configurations (MPI ranks x OpenMP threads per rank): {', '.join(configs)}; goals and floors for "
-          f"**{goal}**; every stage run {'once' if ctx['repeat'] == 1 else str(ctx['repeat']) + ' times (the fastest kept)'} "
-          f"per configuration, in this order, each configuration after one untimed read of every CSV file "
-          f"(warm page cache)"]
+          f"**{goal}**; " + ("every stage run once per configuration, in this order, then the floors"
+                             if ctx['repeat'] == 1 else
+                             f"{ctx['repeat']} rounds, each running every configuration's stages in this order and "
+                             f"then every floor, the fastest of the rounds kept for each (so that the VM's drift "
+                             f"over minutes reaches every configuration and floor alike)") +
+          ", each configuration after one untimed read of every CSV file (warm page cache)"]
     L += [f"- outputs identical across configurations: {ctx['same']}"]
     busy = max(ctx["load"].values()) > 0.2
     L += ["- cores busy on average with other work while each configuration ran (/proc/stat's busy time "
@@ -1366,48 +1373,64 @@ def main():
     workdir = os.path.join(work, "run")
     jobfile = make_job(src, os.path.join(work, "job.ini"), workdir, [os.path.join(data, "customs_*.csv")], years)
 
-    runs, digests, load = {}, {}, {}
-    for c in configs:
-        r, t = rt(c)
-        warm(files)
-        cpu0, t0 = cpu_seconds(), time.perf_counter()
-        for s in STAGES:
-            for k in range(repeat):
+    # Rounds: each runs every configuration and then every floor once, and the
+    # fastest of the rounds is kept for each.  The VM's speed drifts by 20-30%
+    # over minutes; runs of one configuration after another put each in its own
+    # minutes, and the ratios between them (efficiency, wall / floor) measured
+    # the drift as much as the code.  Round by round, every configuration and
+    # floor is sampled in each stretch of time.
+    runs, digests, load, busy = {}, {}, {}, {}
+    floors, floors_failed = {}, ""
+    specs = None
+    for k in range(repeat):
+        for c in configs:
+            r, t = rt(c)
+            warm(files)
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            for s in STAGES:
                 x = run_stage(kspill, jobfile, workdir, s, r, t, os.path.join(logdir, c))
                 x["stage"] = s
                 if (c, s) not in runs or x["wall"] < runs[c, s]["wall"]:
                     runs[c, s] = x
                 say(f"{c} {s:<12} wall {x['wall']:8.2f} s  in-stage {x['stage_s']:8.2f} s  CPU {x['cpu']:8.2f} s  "
-                    f"peak {x['peak_mib']:8.0f} MiB per rank" + (f"  (run {k + 1} of {repeat})" if repeat > 1 else ""))
-        load[c] = other_work(cpu0, cpu_seconds(), time.perf_counter() - t0)
+                    f"peak {x['peak_mib']:8.0f} MiB per rank" + (f"  (round {k + 1} of {repeat})" if repeat > 1 else ""))
+            busy.setdefault(c, [0.0, 0.0])
+            busy[c][0] += other_work(cpu0, cpu_seconds(), time.perf_counter() - t0) * (time.perf_counter() - t0)
+            busy[c][1] += time.perf_counter() - t0
+            load[c] = busy[c][0] / busy[c][1]
+            d = digest(workdir)
+            if c in digests and digests[c] != d:
+                digests[c] = f"{digests[c]} then {d}"
+            else:
+                digests[c] = d
+            with open(os.path.join(work, "runs.json"), "w") as f:  # what has been measured so far
+                json.dump({f"{kk[0]} {kk[1]}": v for kk, v in runs.items()}, f, indent=1)
+            say(f"{c} whole study (fastest so far): {study(runs, c)['wall']:.1f} s; outputs digest {d}")
+        if floors is None:
+            continue
+        say(f"floors: {cores_used(goal)} processes per stage" + (f" (round {k + 1} of {repeat})" if repeat > 1 else ""))
+        try:
+            if specs is None:
+                specs = floor_specs(workdir, files, workload(workdir, files))
+            for s in STAGES:
+                f = measure_floor(s, specs[s], cores_used(goal), os.path.join(work, "floor"))
+                if s not in floors or f["floor"] < floors[s]["floor"]:
+                    floors[s] = f
+                say(f"  {s:<12} floor {f['floor']:.2f} s (read {f['read_s']:.2f}, write "
+                    f"{f['write_s']:.2f}, arithmetic {f['arith_s']:.2f}); fastest wall / fastest floor "
+                    f"{runs[goal, s]['wall'] / floors[s]['floor']:.1f}x")
+        except Failure as e:
+            floors_failed = f"The floors could not be measured: {e}"
+            say(floors_failed)
+            floors = None
+    for c in configs:
         if load[c] > 0.2:
             say(f"warning: {load[c]:.2f} cores on average were busy with other work during {c}: its figures "
                 f"are slower than this machine's; rerun on an idle machine")
-        digests[c] = digest(workdir)
-        with open(os.path.join(work, "runs.json"), "w") as f:  # what has been measured so far
-            json.dump({f"{k[0]} {k[1]}": v for k, v in runs.items()}, f, indent=1)
-        say(f"{c} whole study: {study(runs, c)['wall']:.1f} s; outputs digest {digests[c]}")
     same = len(set(digests.values())) == 1
     same_text = "yes (digest " + digests[configs[0]] + " for all)" if same else \
         "**NO**: " + ", ".join(f"{c} {d}" for c, d in digests.items())
     w = workload(workdir, files)
-
-    say(f"floors: {cores_used(goal)} processes per stage ...")
-    floors, floors_failed = {}, ""
-    try:
-        specs = floor_specs(workdir, files, w)
-        for s in STAGES:
-            for k in range(repeat):
-                f = measure_floor(s, specs[s], cores_used(goal), os.path.join(work, "floor"))
-                if s not in floors or f["floor"] < floors[s]["floor"]:
-                    floors[s] = f
-            say(f"  {s:<12} floor {floors[s]['floor']:.2f} s (read {floors[s]['read_s']:.2f}, write "
-                f"{floors[s]['write_s']:.2f}, arithmetic {floors[s]['arith_s']:.2f}); wall / floor "
-                f"{runs[goal, s]['wall'] / floors[s]['floor']:.1f}x")
-    except Failure as e:
-        floors_failed = f"The floors could not be measured: {e}"
-        say(floors_failed)
-        floors = None
 
     refs, refs_skipped = None, ""
     if do_refs:

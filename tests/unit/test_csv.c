@@ -11,7 +11,7 @@
  * "<line>@<offset>[!]:f1|f2|..." per record, one per line, where "!" marks a
  * malformed record, a quoted field is shown in [brackets], and CR, LF show
  * as \r, \n. */
-static char *render_range(const char *buf, size_t len, char delim, uint64_t base, int64_t line)
+static char *render_path(const char *buf, size_t len, char delim, uint64_t base, int64_t line, int plain)
 {
     ks_ctx ctx;
     ks_csv_reader *r = NULL;
@@ -20,6 +20,7 @@ static char *render_range(const char *buf, size_t len, char delim, uint64_t base
     int has = 0;
     ks_ctx_init(&ctx, MPI_COMM_NULL);
     CU_ASSERT_FATAL(ks_csv_open_mem(&ctx, &r, buf, len, delim, base, line) == KS_OK);
+    ks_csv_use_plain_path(r, plain);
     ks_buf_append(&ctx, &out, "", 0);
     for (;;) {
         CU_ASSERT_FATAL(ks_csv_next(&ctx, r, &rec, &has) == KS_OK);
@@ -49,6 +50,11 @@ static char *render_range(const char *buf, size_t len, char delim, uint64_t base
     CU_ASSERT(ks_csv_consumed(r) == len);
     ks_csv_close(r);
     return out.data;
+}
+
+static char *render_range(const char *buf, size_t len, char delim, uint64_t base, int64_t line)
+{
+    return render_path(buf, len, delim, base, line, 1);
 }
 
 static char *render(const char *buf, char delim)
@@ -442,6 +448,80 @@ static void test_fields_across_blocks(void)
     ks_buf_free(&want);
 }
 
+/* xorshift64: the next pseudo-random number of the sequence x. */
+static uint64_t next_random(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* A random CSV text of about `size` bytes with everything the reader meets:
+ * plain fields (ASCII, UTF-8 and GBK bytes, empty, some over 16 KB), quoted
+ * fields holding delimiters, LFs, CRs and doubled quotes, malformed quoting,
+ * a quote or a lone CR inside an unquoted field, LF and CR LF line ends,
+ * blank lines, records of up to 300 fields, and at times no final LF. */
+static size_t random_csv(char *out, size_t size, char delim, uint64_t seed)
+{
+    static const char *const plain[] = {"2016", "4405338811", "\xe6\xb1\x95\xe5\xa4\xb4", "\xc9\xcf\xba\xa3",
+                                        "19049000", "2540.75", "", "JP", "a b", "x\"y", "c\rd"};
+    static const char *const quoted[] = {"\"a,b\"", "\"line\nbreak\"", "\"say \"\"hi\"\"\"", "\"\"",
+                                         "\"cr\r\nlf\"", "\"tab\tin\"", "\"bad\"x", "\"open"};
+    size_t n = 0;
+    uint64_t x = seed;
+    while (n + 40000 < size) {
+        uint64_t kind = next_random(&x) % 100;
+        int fields = kind < 3 ? 0 : kind < 5 ? 120 + (int)(next_random(&x) % 180) : 1 + (int)(next_random(&x) % 14);
+        for (int i = 0; i < fields; i++) {
+            uint64_t c = next_random(&x) % 1000;
+            const char *t;
+            if (i)
+                out[n++] = delim;
+            if (c < 2) { /* a long plain field: records across the 16 KB windows */
+                size_t len = 1000 + next_random(&x) % 20000;
+                memset(out + n, 'L', len);
+                n += len;
+                continue;
+            }
+            t = c < 60 ? quoted[next_random(&x) % (sizeof quoted / sizeof *quoted - (c < 58 ? 2 : 0))]
+                       : plain[next_random(&x) % (sizeof plain / sizeof *plain - (c < 990 ? 2 : 0))];
+            memcpy(out + n, t, strlen(t));
+            n += strlen(t);
+        }
+        if (next_random(&x) % 4 == 0)
+            out[n++] = '\r';
+        out[n++] = '\n';
+    }
+    if (n > 0 && next_random(&x) % 2) /* no final LF */
+        n--;
+    out[n] = 0;
+    return n;
+}
+
+/* The fast path for plain records and the general loop read the same
+ * records (fields, quoting, lines, offsets, malformed marks) from random
+ * texts, whole and from offsets inside them. */
+static void test_plain_path_same_as_general(void)
+{
+    enum { SIZE = 600000 };
+    char *text = malloc(SIZE + 300 * 21100); /* a record may pass SIZE by up to 300 long fields */
+    for (uint64_t seed = 1; seed <= 12; seed++) {
+        char delim = seed % 3 == 0 ? '\t' : ',';
+        size_t n = random_csv(text, SIZE, delim, seed * 0x9e3779b97f4a7c15ULL);
+        size_t from = seed % 2 ? 0 : (size_t)(seed * 7919) % 5000;
+        size_t to = seed % 4 == 1 ? n - (size_t)(seed * 104729) % 3000 : n;
+        char *fast = render_path(text + from, to - from, delim, from, 1, 1);
+        char *general = render_path(text + from, to - from, delim, from, 1, 0);
+        CU_ASSERT_FATAL(fast && general);
+        CU_ASSERT(strlen(general) > 1000);
+        CU_ASSERT_STRING_EQUAL(fast, general);
+        free(fast);
+        free(general);
+    }
+    free(text);
+}
+
 static void test_bad_delimiter(void)
 {
     ks_ctx ctx;
@@ -472,6 +552,7 @@ int main(void)
         {"record split across a rank boundary", test_split_across_ranks},
         {"fields across 64-byte blocks", test_fields_across_blocks},
         {"bad delimiter", test_bad_delimiter},
+        {"the plain path reads what the general loop reads", test_plain_path_same_as_general},
         {NULL, NULL},
     };
     return ks_test_run("csv", cases);
