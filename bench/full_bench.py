@@ -1381,7 +1381,7 @@ def main():
     # floor is sampled in each stretch of time.
     runs, digests, load, busy = {}, {}, {}, {}
     floors, floors_failed = {}, ""
-    specs = None
+    specs, w = None, None
     for k in range(repeat):
         for c in configs:
             r, t = rt(c)
@@ -1394,9 +1394,10 @@ def main():
                     runs[c, s] = x
                 say(f"{c} {s:<12} wall {x['wall']:8.2f} s  in-stage {x['stage_s']:8.2f} s  CPU {x['cpu']:8.2f} s  "
                     f"peak {x['peak_mib']:8.0f} MiB per rank" + (f"  (round {k + 1} of {repeat})" if repeat > 1 else ""))
-            busy.setdefault(c, [0.0, 0.0])
-            busy[c][0] += other_work(cpu0, cpu_seconds(), time.perf_counter() - t0) * (time.perf_counter() - t0)
-            busy[c][1] += time.perf_counter() - t0
+            elapsed = time.perf_counter() - t0
+            busy.setdefault(c, [0.0, 0.0])  # other work's core-seconds, seconds: over the rounds
+            busy[c][0] += other_work(cpu0, cpu_seconds(), elapsed) * elapsed
+            busy[c][1] += elapsed
             load[c] = busy[c][0] / busy[c][1]
             d = digest(workdir)
             if c in digests and digests[c] != d:
@@ -1411,7 +1412,8 @@ def main():
         say(f"floors: {cores_used(goal)} processes per stage" + (f" (round {k + 1} of {repeat})" if repeat > 1 else ""))
         try:
             if specs is None:
-                specs = floor_specs(workdir, files, workload(workdir, files))
+                w = workload(workdir, files)  # the outputs are the same in every round
+                specs = floor_specs(workdir, files, w)
             for s in STAGES:
                 f = measure_floor(s, specs[s], cores_used(goal), os.path.join(work, "floor"))
                 if s not in floors or f["floor"] < floors[s]["floor"]:
@@ -1430,7 +1432,8 @@ def main():
     same = len(set(digests.values())) == 1
     same_text = "yes (digest " + digests[configs[0]] + " for all)" if same else \
         "**NO**: " + ", ".join(f"{c} {d}" for c, d in digests.items())
-    w = workload(workdir, files)
+    if w is None:
+        w = workload(workdir, files)
 
     refs, refs_skipped = None, ""
     if do_refs:
