@@ -1,4 +1,4 @@
-/* ks_radix.h - LSD radix sort of (64-bit key, 64-bit value) pairs.
+/* ks_radix.h - radix sort of (64-bit key, 64-bit value) pairs.
  *
  * Pure compute: arrays in, arrays out; no MPI, HDF5 or logging.  Digits of
  * up to 12 bits, placed only where some keys differ, so keys that use few

@@ -19,13 +19,16 @@ static uint64_t next_key(uint64_t *x)
     return *x;
 }
 
-static void check(size_t n, uint64_t mask)
+/* skew: the share of keys (1 in skew) that differ in the high bits; the
+ * rest fill one bucket of the first split, which is split again. */
+static void check_keys(size_t n, uint64_t mask, unsigned skew)
 {
     uint64_t *k = malloc(n * sizeof *k), *ref = malloc(n * sizeof *ref), *tk = malloc(n * sizeof *tk);
     int64_t *v = malloc(n * sizeof *v), *tv = malloc(n * sizeof *tv);
     uint64_t x = 88172645463325252ULL;
     for (size_t i = 0; i < n; i++) {
-        k[i] = ref[i] = next_key(&x) & mask;
+        uint64_t r = next_key(&x);
+        k[i] = ref[i] = skew > 1 && r % skew != 0 ? r & mask & 0xffff : r & mask;
         v[i] = (int64_t)(k[i] * 3 + 1); /* the value travels with its key */
     }
     qsort(ref, n, sizeof *ref, cmp_u64);
@@ -39,6 +42,11 @@ static void check(size_t n, uint64_t mask)
     free(tk);
     free(v);
     free(tv);
+}
+
+static void check(size_t n, uint64_t mask)
+{
+    check_keys(n, mask, 1);
 }
 
 /* Equal keys keep their input order (the sort is stable): values are the
@@ -78,8 +86,22 @@ static void test_sorts_like_qsort(void)
     check_stable(100000, 0x3f);
 }
 
+/* Beyond 2^19 pairs the sort splits by the top bits first (MSD), then sorts
+ * each bucket by the rest: the same order as qsort, and still stable. */
+static void test_large_sorts_like_qsort(void)
+{
+    check(1200007, ~0ULL);
+    check(1100000, 0x0f00001fffff0fffULL); /* year, firm, product */
+    check(900000, 0x0000000000000fffULL);  /* fewer varying bits than a split digit wants */
+    check_keys(2000000, 0x0ff0000000ffffffULL, 8); /* 7 in 8 keys in one bucket: split again */
+    check_stable(1300000, 0x0f00001fffff0003ULL);
+    check_stable(700000, 0x1ULL << 63 | 0x3);
+}
+
 int main(void)
 {
-    static const ks_test_case cases[] = {{"sorts like qsort", test_sorts_like_qsort}, {NULL, NULL}};
+    static const ks_test_case cases[] = {{"sorts like qsort", test_sorts_like_qsort},
+                                         {"large sorts (split first) like qsort", test_large_sorts_like_qsort},
+                                         {NULL, NULL}};
     return ks_test_run("radix", cases);
 }
