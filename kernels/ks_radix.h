@@ -2,8 +2,9 @@
  *
  * Pure compute: arrays in, arrays out; no MPI, HDF5 or logging.  Digits of
  * up to 12 bits, placed only where some keys differ, so keys that use few
- * bits (packed tuples) cost few passes.  Stable; O(n) per pass; fewer than
- * 2^32 pairs. */
+ * bits (packed tuples) cost few passes.  Arrays larger than the caches are
+ * first split by their top varying bits (one MSD pass), and each bucket is
+ * then sorted in the cache.  Stable; O(n) per pass; fewer than 2^32 pairs. */
 #ifndef KS_RADIX_H
 #define KS_RADIX_H
 
