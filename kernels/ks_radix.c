@@ -123,20 +123,18 @@ static inline uint32_t top_digit(const ks_top_digit *t, uint64_t k)
 }
 
 /* Sort a large array: the pairs into tmp by their top digit (stable), then
- * each bucket by the remaining bits, in the cache, back into keys. */
+ * each bucket by the bits that vary within it (not the top digit's), in the
+ * cache, back into keys. */
 static void msd_sort(uint64_t *keys, int64_t *values, size_t n, uint64_t *tmp_keys, int64_t *tmp_values,
                      uint64_t varying)
 {
     uint32_t start[(1 << KS_RADIX_BITS) + 1], next[1 << KS_RADIX_BITS];
     ks_top_digit top;
-    uint64_t top_mask = 0;
     int bits = 1, nbuckets;
     while (bits < KS_RADIX_BITS && (n >> bits) > KS_RADIX_CACHE_PAIRS)
         bits++;
     top_digit_of(varying, bits, &top);
     nbuckets = 1 << top.bits;
-    for (int r = 0; r < top.nruns; r++)
-        top_mask |= (((uint64_t)1 << top.width[r]) - 1) << top.shift[r];
     memset(next, 0, sizeof next[0] * (size_t)nbuckets);
     for (size_t i = 0; i < n; i++)
         next[top_digit(&top, keys[i])]++;
@@ -156,7 +154,7 @@ static void msd_sort(uint64_t *keys, int64_t *values, size_t n, uint64_t *tmp_ke
         int64_t *bv = tmp_values + s;
         if (m > KS_RADIX_MSD_PAIRS) { /* skewed keys: split this bucket again */
             ks_radix_sort_pairs(bk, bv, m, keys + s, values + s);
-        } else if (m > 1 && lsd_sort(bk, bv, m, keys + s, values + s, varying_bits(bk, m) & ~top_mask)) {
+        } else if (m > 1 && lsd_sort(bk, bv, m, keys + s, values + s, varying_bits(bk, m))) {
             continue; /* sorted into keys + s */
         }
         memcpy(keys + s, bk, m * sizeof *keys);
